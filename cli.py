@@ -32,13 +32,42 @@ def library_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+ROLES = ("campaign", "operator", "matcher", "measurement", "auditor")
+
+
+class RoleGroup(click.Group):
+    """A click group that also accepts ``link --role NAME ...`` for ``link NAME ...``.
+
+    The design speaks of ``link --role matcher``; both spellings run the same command.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = list(args)
+        for i, arg in enumerate(args):
+            if arg == "--role" and i + 1 < len(args):
+                role = args[i + 1]
+                if role not in ROLES:
+                    raise click.UsageError(
+                        f"unknown role '{role}'; choose one of: {', '.join(ROLES)}", ctx
+                    )
+                args[i : i + 2] = [role]
+                break
+            if arg.startswith("--role="):
+                args[i : i + 1] = [arg.split("=", 1)[1]]
+                break
+            if not arg.startswith("-"):
+                break
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=RoleGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="blindlink")
 def main() -> None:
     """blindlink: privacy-preserving record linkage for audience measurement.
 
     \b
-    Roles (one command each, driven by one shared engagement file):
+    Roles (one command each, driven by one shared engagement file;
+    `link --role NAME` is the same as `link NAME`):
       campaign     voter file -> keyed tokens + sealed segment labels
       operator     subscriber file -> keyed tokens + sealed box lists
       matcher      token files -> households and members (sealed only) + match report
