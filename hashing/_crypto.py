@@ -1,0 +1,327 @@
+"""The dangerous back: every raw call into ``cryptography``'s primitives lives here.
+
+Other modules build the safe front (keys, tokens, seals, signed artifacts) on these
+helpers and never import ``cryptography.hazmat`` themselves, so the set of primitives,
+their parameters and their error handling can be reviewed in one place.
+
+Conventions: keys, nonces and outputs are ``bytes``; private keys travel as their raw
+32-byte encodings; nothing here logs, and no exception raised here carries key material.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import polars as pl
+import polars_hash
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import constant_time, hashes
+from cryptography.hazmat.primitives import hmac as _hmac
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.asymmetric.x25519 import (
+    X25519PrivateKey,
+    X25519PublicKey,
+)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+KEY_LEN = 32
+"""Length in bytes of every symmetric key, private key and public key used here."""
+
+NONCE_LEN = 12
+"""AES-GCM nonce length (96 bits, drawn at random for every message)."""
+
+TAG_LEN = 16
+"""AES-GCM authentication tag length."""
+
+SIGNATURE_LEN = 64
+"""Ed25519 signature length."""
+
+AEAD_NAME = "AES-256-GCM"
+"""The one AEAD of blindlink, named in containers so a later change is detectable."""
+
+
+class AuthenticationFailed(Exception):
+    """An AEAD open, a signature or a MAC did not verify (internal; callers translate it)."""
+
+
+class BadKey(Exception):
+    """Bytes that should encode a key do not (internal; callers translate it)."""
+
+
+def random_bytes(n: int) -> bytes:
+    """Return ``n`` bytes from the operating system's CSPRNG."""
+    return os.urandom(n)
+
+
+def sha256(data: bytes) -> bytes:
+    """SHA-256 digest of ``data`` (not keyed: for fingerprints and file digests only)."""
+    return hashlib.sha256(data).digest()
+
+
+def constant_time_equal(a: bytes, b: bytes) -> bool:
+    """Compare two byte strings in time independent of where they differ."""
+    return constant_time.bytes_eq(a, b)
+
+
+# -- HMAC --------------------------------------------------------------------------------
+
+
+def hmac_sha256(key: bytes, msg: bytes) -> bytes:
+    """HMAC-SHA256 of ``msg`` under ``key`` (32 bytes out)."""
+    if not key:
+        raise BadKey("HMAC key is empty")
+    h = _hmac.HMAC(key, hashes.SHA256())
+    h.update(msg)
+    return h.finalize()
+
+
+def hmac_sha256_many(key: bytes, msgs: Iterable[bytes]) -> list[bytes]:
+    """HMAC-SHA256 of each message under one key, in order.
+
+    The keyed state is set up once and copied per message, which is about 2.5 times
+    faster than :func:`hmac_sha256` in a loop; use it for columns of values.
+    """
+    if not key:
+        raise BadKey("HMAC key is empty")
+    base = _hmac.HMAC(key, hashes.SHA256())
+    out: list[bytes] = []
+    append = out.append
+    copy = base.copy
+    for msg in msgs:
+        h = copy()
+        h.update(msg)
+        append(h.finalize())
+    return out
+
+
+def hmac_sha256_hexkey(key: bytes, msg: bytes) -> bytes:
+    """HMAC-SHA256 keyed with the lowercase hex of ``key``: the scalar twin of
+    :func:`hmac_sha256_expr`, for tests and known-answer vectors."""
+    if not key:
+        raise BadKey("HMAC key is empty")
+    return hmac_sha256(key.hex().encode("ascii"), msg)
+
+
+def hmac_sha256_expr(expr: pl.Expr, key: bytes) -> pl.Expr:
+    """Vectorized HMAC-SHA256 of a String or Binary column: 32 raw bytes a row, nulls stay null.
+
+    Runs in Rust through the polars-hash plugin, which takes its key as text; so the
+    HMAC key is the lowercase hex of ``key`` as ASCII (64 bytes: exactly one SHA-256
+    block, all 256 bits of entropy kept). :func:`hmac_sha256_hexkey` computes the same
+    value for one message. The key travels in the plugin's arguments, which polars does
+    not print in ``explain()`` or an expression's ``repr``.
+    """
+    if len(key) != KEY_LEN:
+        raise BadKey("HMAC key must be 32 bytes")
+    hexed = polars_hash.CryptographicHashingNameSpace(expr).hmac_sha256(key=key.hex())
+    return hexed.str.decode("hex")
+
+
+def hmac_sha256_verify(key: bytes, msg: bytes, tag: bytes) -> bool:
+    """True when ``tag`` is the HMAC-SHA256 of ``msg`` under ``key`` (constant time)."""
+    h = _hmac.HMAC(key, hashes.SHA256())
+    h.update(msg)
+    try:
+        h.verify(tag)
+    except InvalidSignature:
+        return False
+    return True
+
+
+# -- HKDF and scrypt ---------------------------------------------------------------------
+
+
+def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int = KEY_LEN) -> bytes:
+    """HKDF-SHA256 (RFC 5869) extract-then-expand."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
+
+
+def scrypt_derive(passphrase: bytes, salt: bytes, *, n: int, r: int, p: int) -> bytes:
+    """A 32-byte key from a passphrase with scrypt (RFC 7914)."""
+    return Scrypt(salt=salt, length=KEY_LEN, n=n, r=r, p=p).derive(passphrase)
+
+
+# -- X25519 and Ed25519 ------------------------------------------------------------------
+
+
+def x25519_generate() -> bytes:
+    """A fresh X25519 private key, raw 32 bytes."""
+    return X25519PrivateKey.generate().private_bytes(
+        Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+    )
+
+
+def x25519_public(private: bytes) -> bytes:
+    """The raw public key of a raw X25519 private key."""
+    try:
+        key = X25519PrivateKey.from_private_bytes(private)
+    except ValueError as e:
+        raise BadKey("not an X25519 private key") from e
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def x25519_shared(private: bytes, peer_public: bytes) -> bytes:
+    """The X25519 shared secret of our private key and a peer's public key.
+
+    ``cryptography`` refuses low-order peer points (an all-zero result), which we pass
+    on as :class:`BadKey`.
+    """
+    try:
+        key = X25519PrivateKey.from_private_bytes(private)
+        peer = X25519PublicKey.from_public_bytes(peer_public)
+        return key.exchange(peer)
+    except ValueError as e:
+        raise BadKey("X25519 agreement failed (invalid or low-order key)") from e
+
+
+def ed25519_generate() -> bytes:
+    """A fresh Ed25519 private key (its 32-byte seed)."""
+    return Ed25519PrivateKey.generate().private_bytes(
+        Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+    )
+
+
+def ed25519_public(private: bytes) -> bytes:
+    """The raw public key of a raw Ed25519 private key."""
+    try:
+        key = Ed25519PrivateKey.from_private_bytes(private)
+    except ValueError as e:
+        raise BadKey("not an Ed25519 private key") from e
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def ed25519_sign(private: bytes, msg: bytes) -> bytes:
+    """Ed25519 signature (64 bytes) of ``msg``."""
+    return Ed25519PrivateKey.from_private_bytes(private).sign(msg)
+
+
+def ed25519_verify(public: bytes, signature: bytes, msg: bytes) -> bool:
+    """True when ``signature`` is a valid Ed25519 signature of ``msg`` by ``public``."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(public)
+    except ValueError:
+        return False
+    try:
+        key.verify(signature, msg)
+    except InvalidSignature:
+        return False
+    return True
+
+
+# -- AEAD (AES-256-GCM, random 96-bit nonces) --------------------------------------------
+
+
+def aead_encrypt(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Encrypt one message: returns ``nonce || ciphertext || tag``."""
+    nonce = os.urandom(NONCE_LEN)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def aead_decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    """Open one ``nonce || ciphertext || tag`` blob, or raise :class:`AuthenticationFailed`."""
+    if len(blob) < NONCE_LEN + TAG_LEN:
+        raise AuthenticationFailed("sealed blob is too short")
+    try:
+        return AESGCM(key).decrypt(blob[:NONCE_LEN], blob[NONCE_LEN:], aad)
+    except InvalidTag as e:
+        raise AuthenticationFailed("authentication failed") from e
+
+
+def aead_seal_many(key: bytes, plaintexts: bytes | bytearray, pt_len: int, aad: bytes) -> bytearray:
+    """Encrypt ``n`` plaintexts of ``pt_len`` bytes laid end to end, under one key and AAD.
+
+    Returns one buffer of ``n`` records, each ``nonce || ciphertext || tag`` of
+    ``NONCE_LEN + pt_len + TAG_LEN`` bytes. Nonces come from one ``os.urandom`` call;
+    the AEAD object is built once and each record is encrypted in place, so the loop
+    allocates nothing per row beyond the slice views it must pass.
+    """
+    if pt_len <= 0 or len(plaintexts) % pt_len:
+        raise ValueError("plaintext buffer is not a whole number of records")
+    n = len(plaintexts) // pt_len
+    rec = NONCE_LEN + pt_len + TAG_LEN
+    out = bytearray(rec * n)
+    nonces = os.urandom(NONCE_LEN * n)
+    # Lay the nonces into their slots with one strided copy (no Python loop).
+    out_view = memoryview(out)
+    _strided_copy(out_view, nonces, rec, NONCE_LEN, n)
+    src = memoryview(plaintexts).cast("B")
+    encrypt_into = AESGCM(key).encrypt_into
+    p = 0
+    for o in range(0, rec * n, rec):
+        c = o + NONCE_LEN
+        encrypt_into(out_view[o:c], src[p : p + pt_len], aad, out_view[c : o + rec])
+        p += pt_len
+    return out
+
+
+def aead_open_many(
+    key: bytes, blobs: bytes | bytearray | memoryview, pt_len: int, aad: bytes
+) -> tuple[bytearray, list[int]]:
+    """Open ``n`` records laid end to end (the layout :func:`aead_seal_many` writes).
+
+    Returns the plaintexts end to end (a failed record's slot is left zeroed) and the
+    indices of the records that failed authentication.
+    """
+    rec = NONCE_LEN + pt_len + TAG_LEN
+    if len(blobs) % rec:
+        raise ValueError("sealed buffer is not a whole number of records")
+    n = len(blobs) // rec
+    out = bytearray(pt_len * n)
+    out_view = memoryview(out)
+    src = memoryview(blobs).cast("B")
+    decrypt_into = AESGCM(key).decrypt_into
+    failed: list[int] = []
+    start = 0
+    while start < n:
+        i = start
+        try:
+            for i in range(start, n):
+                o = i * rec
+                c = o + NONCE_LEN
+                p = i * pt_len
+                decrypt_into(src[o:c], src[c : o + rec], aad, out_view[p : p + pt_len])
+        except InvalidTag:
+            failed.append(i)
+            out_view[i * pt_len : (i + 1) * pt_len] = bytes(pt_len)
+            start = i + 1
+        else:
+            break
+    return out, failed
+
+
+def _strided_copy(dest: memoryview, src: bytes, stride: int, width: int, n: int) -> None:
+    """Copy ``n`` chunks of ``width`` bytes from ``src`` to the start of each ``stride``."""
+    if n:
+        d = np.frombuffer(dest, dtype=np.uint8).reshape(n, stride)
+        d[:, :width] = np.frombuffer(src, dtype=np.uint8).reshape(n, width)
+
+
+def sequence_fields(values: Sequence[bytes]) -> bytes:
+    """Length-prefix each field (4-byte big-endian) so a concatenation is unambiguous."""
+    return b"".join(len(v).to_bytes(4, "big") + v for v in values)
+
+
+def canonical_json(obj: object) -> bytes:
+    """The one byte encoding of a JSON value that gets signed or authenticated.
+
+    Keys sorted, no insignificant whitespace, UTF-8, and no NaN or infinities, so the
+    signer and every verifier hash exactly the same bytes.
+    """
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
