@@ -703,3 +703,11 @@ def test_the_documented_lint_table_matches_the_lint() -> None:
             assert recipe_strength(parsed) == float(strength), alternative
             recipe = Recipe.model_validate({"name": "r", "fields": fields, "level": level})
             assert (lint_recipe(recipe) is None) == (verdict == "accepted"), alternative
+
+
+def test_febrl4_engagement_is_person_level_and_matches_both_files_alike() -> None:
+    eng = load_engagement(SAMPLE.parent / "febrl4.toml")
+    assert eng.matching.link_type == "one_to_one"
+    assert all(r.level == "person" for r in eng.recipes)
+    assert eng.inputs.campaign.fields == eng.inputs.operator.fields
+    assert eng.inputs.operator.boxes is None and eng.segment_labels == ()
