@@ -242,7 +242,9 @@ def aead_decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
         raise AuthenticationFailed("authentication failed") from e
 
 
-def aead_seal_many(key: bytes, plaintexts: bytes | bytearray, pt_len: int, aad: bytes) -> bytearray:
+def aead_seal_many(
+    key: bytes, plaintexts: bytes | bytearray | memoryview, pt_len: int, aad: bytes
+) -> bytearray:
     """Encrypt ``n`` plaintexts of ``pt_len`` bytes laid end to end, under one key and AAD.
 
     Returns one buffer of ``n`` records, each ``nonce || ciphertext || tag`` of
@@ -250,22 +252,21 @@ def aead_seal_many(key: bytes, plaintexts: bytes | bytearray, pt_len: int, aad: 
     the AEAD object is built once and each record is encrypted in place, so the loop
     allocates nothing per row beyond the slice views it must pass.
     """
-    if pt_len <= 0 or len(plaintexts) % pt_len:
+    src = _byte_view(plaintexts)
+    if pt_len <= 0 or src.nbytes % pt_len:
         raise ValueError("plaintext buffer is not a whole number of records")
-    n = len(plaintexts) // pt_len
+    n = src.nbytes // pt_len
     rec = NONCE_LEN + pt_len + TAG_LEN
     out = bytearray(rec * n)
     nonces = os.urandom(NONCE_LEN * n)
     # Lay the nonces into their slots with one strided copy (no Python loop).
     out_view = memoryview(out)
     _strided_copy(out_view, nonces, rec, NONCE_LEN, n)
-    src = memoryview(plaintexts).cast("B")
     encrypt_into = AESGCM(key).encrypt_into
-    p = 0
-    for o in range(0, rec * n, rec):
-        c = o + NONCE_LEN
-        encrypt_into(out_view[o:c], src[p : p + pt_len], aad, out_view[c : o + rec])
-        p += pt_len
+    for o, p in zip(range(0, rec * n, rec), range(0, pt_len * n, pt_len), strict=True):
+        encrypt_into(
+            out_view[o : o + NONCE_LEN], src[p : p + pt_len], aad, out_view[o + NONCE_LEN : o + rec]
+        )
     return out
 
 
@@ -278,30 +279,47 @@ def aead_open_many(
     indices of the records that failed authentication.
     """
     rec = NONCE_LEN + pt_len + TAG_LEN
-    if len(blobs) % rec:
+    src = _byte_view(blobs)
+    if src.nbytes % rec:
         raise ValueError("sealed buffer is not a whole number of records")
-    n = len(blobs) // rec
+    n = src.nbytes // rec
     out = bytearray(pt_len * n)
     out_view = memoryview(out)
-    src = memoryview(blobs).cast("B")
     decrypt_into = AESGCM(key).decrypt_into
     failed: list[int] = []
     start = 0
     while start < n:
-        i = start
+        o = start * rec
         try:
-            for i in range(start, n):
-                o = i * rec
-                c = o + NONCE_LEN
-                p = i * pt_len
-                decrypt_into(src[o:c], src[c : o + rec], aad, out_view[p : p + pt_len])
+            for o, p in zip(
+                range(start * rec, n * rec, rec),
+                range(start * pt_len, n * pt_len, pt_len),
+                strict=True,
+            ):
+                decrypt_into(
+                    src[o : o + NONCE_LEN],
+                    src[o + NONCE_LEN : o + rec],
+                    aad,
+                    out_view[p : p + pt_len],
+                )
         except InvalidTag:
+            i = o // rec
             failed.append(i)
             out_view[i * pt_len : (i + 1) * pt_len] = bytes(pt_len)
             start = i + 1
         else:
             break
     return out, failed
+
+
+def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
+    """A flat unsigned-byte view of any contiguous buffer (``cryptography`` wants format B)."""
+    view = memoryview(data)
+    if view.nbytes == 0:
+        return memoryview(b"")
+    if view.ndim != 1 or view.format != "B":
+        view = view.cast("B")
+    return view
 
 
 def _strided_copy(dest: memoryview, src: bytes, stride: int, width: int, n: int) -> None:
