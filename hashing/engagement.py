@@ -99,7 +99,8 @@ __all__ = [
 ]
 
 #: Upgrades by the version they start from: ``_MIGRATIONS[n]`` turns version n into n + 1.
-#: There are none yet; when version 2 comes, add ``1: _v1_to_v2`` here.
+#: There are none yet; when version 2 comes, add ``1: _v1_to_v2`` here. A step runs before
+#: validation, so it must leave data it does not understand as it is.
 _MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
