@@ -7,6 +7,7 @@ a summary. Library errors become ``click.ClickException``: one clear line, non-z
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,6 +77,50 @@ def main() -> None:
     """
 
 
+# -- shared options -------------------------------------------------------------------
+
+engagement_option = click.option(
+    "--engagement",
+    "engagement_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The engagement file all parties share (TOML; holds no secrets).",
+)
+workspace_option = click.option(
+    "--workspace",
+    "workspace_root",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="This party's workspace (private/, outbox/, inbox/).",
+)
+passphrase_option = click.option(
+    "--passphrase-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="File holding the passphrase of the identity key (else $BLINDLINK_PASSPHRASE, "
+    "else a prompt). Never given on the command line.",
+)
+
+
+def _unlock(workspace_root: Path, role: str, passphrase_file: Path | None) -> tuple[Any, Any]:
+    from hashing.keys import read_passphrase
+    from hashing.workspace import Workspace
+
+    ws = Workspace.open(workspace_root, role)
+    if passphrase_file is None and ws.passphrase_path.exists():
+        passphrase_file = ws.passphrase_path
+    passphrase = read_passphrase(file=passphrase_file, prompt=sys.stdin.isatty())
+    return ws, ws.load_identity(passphrase)
+
+
+def _print_counts(title: str, counts: dict[str, int]) -> None:
+    if counts:
+        click.echo(f"  {title}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+# -- samples --------------------------------------------------------------------------
+
+
 @main.group()
 def samples() -> None:
     """Generate and inspect the synthetic multi-party world."""
@@ -88,11 +133,211 @@ def samples() -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
 @library_errors
 def samples_generate(voters: int, seed: int, days: int, out_dir: Path) -> None:
-    """Write a seeded synthetic world (voter, subscriber, box, viewing files + truth).
+    """Write a seeded synthetic world: voter, subscriber, box and viewing files, and the
+    ground truth in truth/ (which no role reads).
 
     Example: link samples generate --voters 100000 --seed 1 --out world/
     """
-    raise click.ClickException("not built yet")
+    from samples.generate import generate_world
+
+    summary = generate_world(out_dir, voters=voters, seed=seed, days=days)
+    click.echo(f"wrote a synthetic world to {out_dir}")
+    for key, value in summary.to_dict().items():
+        click.echo(f"  {key:>12}: {value:,}" if isinstance(value, int) else f"  {key}: {value}")
+
+
+# -- keys -----------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """Create a party's identity keys and export its public bundle."""
+
+
+@keys.command("new")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@workspace_option
+@passphrase_option
+@library_errors
+def keys_new(role: str, workspace_root: Path, passphrase_file: Path | None) -> None:
+    """Create the workspace of ROLE and its identity (Ed25519 + X25519), encrypted at rest.
+
+    Example: BLINDLINK_PASSPHRASE=... link keys new --role campaign --workspace ws/campaign
+    """
+    from hashing.keys import read_passphrase
+    from hashing.workspace import Workspace
+
+    passphrase = read_passphrase(file=passphrase_file, prompt=sys.stdin.isatty())
+    ws = Workspace.create(workspace_root, role)
+    identity = ws.new_identity(passphrase)
+    click.echo(f"{role} identity written to {ws.identity_path} (mode 0600)")
+    click.echo(f"public bundle: {ws.bundle_path}")
+    click.echo(f"fingerprint:   {identity.fingerprint}")
+
+
+@keys.command("export")
+@workspace_option
+@click.option("--out", "out_path", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@library_errors
+def keys_export(workspace_root: Path, out_path: Path) -> None:
+    """Copy this party's public bundle to OUT and print its fingerprint to read out.
+
+    Example: link keys export --workspace ws/campaign --out shared/keys/campaign.pub.json
+    """
+    from hashing.keys import PublicBundle
+    from hashing.workspace import Workspace
+
+    ws = Workspace.open(workspace_root)
+    bundle = PublicBundle.load(ws.bundle_path)
+    bundle.export(out_path)
+    click.echo(f"{bundle.role} public bundle written to {out_path}")
+    click.echo(f"fingerprint: {bundle.fingerprint}")
+
+
+# -- list owners ----------------------------------------------------------------------
+
+
+def _run_list_owner(
+    role: str,
+    engagement_path: Path,
+    workspace_root: Path,
+    input_path: Path,
+    passphrase_file: Path | None,
+    boxes_path: Path | None = None,
+) -> None:
+    from hashing.engagement import load_engagement
+    from hashing.party import run_party
+
+    engagement = load_engagement(engagement_path)
+    ws, identity = _unlock(workspace_root, role, passphrase_file)
+    summary = run_party(
+        engagement,
+        role,
+        input_path,
+        ws,
+        identity,
+        boxes_path=boxes_path,
+        progress=lambda step: click.echo(f"  {role}: {step}", err=True),
+    )
+    click.echo(f"{role}: {summary.rows_in:,} rows in")
+    click.echo(
+        f"  tokenized {summary.rows_tokenized:,} + quarantined {summary.rows_quarantined:,}"
+        f" = {summary.rows_tokenized + summary.rows_quarantined:,}"
+        + (" (reconciles)" if summary.reconciles else " (DOES NOT RECONCILE)")
+    )
+    _print_counts("quarantined by reason", summary.quarantine_reasons)
+    _print_counts("tokens per recipe", summary.tokens_per_recipe)
+    _print_counts("dropped by the frequency guard", summary.dropped_by_frequency_guard)
+    _print_counts("notes", summary.notes)
+    click.echo(f"  outbox: {', '.join(summary.artifacts)}")
+
+
+input_option = click.option(
+    "--input",
+    "input_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The party's own file (CSV or Parquet; columns as the engagement maps them).",
+)
+
+
+@main.command()
+@engagement_option
+@workspace_option
+@input_option
+@passphrase_option
+@library_errors
+def campaign(
+    engagement_path: Path, workspace_root: Path, input_path: Path, passphrase_file: Path | None
+) -> None:
+    """Turn the voter file into keyed tokens and sealed segment labels for the matcher.
+
+    Example: link --role campaign --engagement engagement.toml --workspace ws/campaign
+    --input voters.csv
+    """
+    _run_list_owner("campaign", engagement_path, workspace_root, input_path, passphrase_file)
+
+
+@main.command()
+@engagement_option
+@workspace_option
+@input_option
+@click.option(
+    "--boxes",
+    "boxes_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The account → box ID file, when box IDs are not a column of the input.",
+)
+@passphrase_option
+@library_errors
+def operator(
+    engagement_path: Path,
+    workspace_root: Path,
+    input_path: Path,
+    boxes_path: Path | None,
+    passphrase_file: Path | None,
+) -> None:
+    """Turn the subscriber file into keyed tokens and sealed box lists for the matcher.
+
+    Example: link --role operator --engagement engagement.toml --workspace ws/operator
+    --input subscribers.csv --boxes boxes.csv
+    """
+    _run_list_owner(
+        "operator", engagement_path, workspace_root, input_path, passphrase_file, boxes_path
+    )
+
+
+# -- moving artifacts -----------------------------------------------------------------
+
+
+@main.command()
+@click.argument("name")
+@click.option("--from", "src", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option("--to", "dest", type=click.Path(path_type=Path, file_okay=False), required=True)
+@library_errors
+def send(name: str, src: Path, dest: Path) -> None:
+    """Deliver artifact NAME from a workspace's outbox to another's inbox/incoming.
+
+    Example: link send campaign.tokens --from ws/campaign --to ws/matcher
+    """
+    from hashing.workspace import Workspace
+    from hashing.workspace import send as deliver
+
+    src_ws, dest_ws = Workspace.open(src), Workspace.open(dest)
+    deliver(src_ws, name, dest_ws)
+    click.echo(f"delivered {name} from {src_ws.role} to {dest_ws.role} (awaiting receive)")
+
+
+@main.command()
+@click.argument("name")
+@engagement_option
+@workspace_option
+@click.option("--kind", required=True, help="The artifact kind expected (e.g. tokens).")
+@click.option("--producer", type=click.Choice(ROLES), required=True, help="Expected producer.")
+@library_errors
+def receive(
+    name: str, engagement_path: Path, workspace_root: Path, kind: str, producer: str
+) -> None:
+    """Verify a delivered artifact (signature, digest, engagement, recipient, kind, replay)
+    and accept it into the inbox, or move it aside under inbox/rejected/.
+
+    Example: link receive campaign.tokens --engagement e.toml --workspace ws/matcher
+    --kind tokens --producer campaign
+    """
+    from hashing.engagement import load_engagement
+    from hashing.keys import PublicBundle
+    from hashing.workspace import Workspace
+    from hashing.workspace import receive as accept
+
+    engagement = load_engagement(engagement_path)
+    ws = Workspace.open(workspace_root)
+    party = engagement.parties.declared().get(producer)
+    if party is None:
+        raise click.ClickException(f"the engagement declares no {producer} party")
+    bundle = PublicBundle.load(engagement.resolve_path(party.public_keys))
+    m = accept(ws, name, engagement_id=engagement.engagement_id, kind=kind, producer_bundle=bundle)
+    click.echo(f"accepted {name}: {kind} from {producer}, {m.row_count:,} rows, signature valid")
 
 
 @main.command()
