@@ -1,0 +1,103 @@
+"""Party-side throughput: ``link --role campaign`` end to end on generated voters.
+
+Generates a world of ``BENCH_VOTERS`` voters (default 1,000,000), creates keys for the
+parties, then times the whole campaign step (CSV in → normalize → tokens → sealed labels →
+signed Parquet out) and, in the same run, bare HMAC-SHA256 over the very same canonical
+messages (the floor: what hashing alone costs). Prints records/s for both and the ratio.
+
+    BENCH_VOTERS=1000000 BENCH_REPEAT=3 python -m bench tokens
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from hashing import _crypto
+from hashing.engagement import load_engagement
+from hashing.keys import ScryptParams, link_secret, recipe_key
+from hashing.party import read_input, run_party
+from hashing.tokens import _recipe_rows
+from hashing.workspace import Workspace
+from samples.generate import generate_world
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setup(tmp: Path, voters: int) -> tuple[Path, Path, dict[str, Workspace]]:
+    world = tmp / "world"
+    generate_world(world, voters=voters, seed=1, days=1)
+    text = (ROOT / "samples" / "engagement.toml").read_text(encoding="utf-8")
+    engagement_dir = tmp / "engagement"
+    (engagement_dir / "keys").mkdir(parents=True)
+    (engagement_dir / "engagement.toml").write_text(text, encoding="utf-8")
+    spaces = {}
+    for role in ("campaign", "operator", "matcher", "measurement", "auditor"):
+        ws = Workspace.create(tmp / role, role)
+        ws.new_identity(b"bench-passphrase", scrypt=ScryptParams.for_tests())
+        ws.bundle_path.replace(engagement_dir / "keys" / f"{role}.pub.json")
+        spaces[role] = ws
+    return world, engagement_dir / "engagement.toml", spaces
+
+
+def main() -> None:
+    voters = int(os.environ.get("BENCH_VOTERS", "1000000"))
+    repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        world, engagement_path, spaces = _setup(tmp, voters)
+        engagement = load_engagement(engagement_path)
+        ws = spaces["campaign"]
+        identity = ws.load_identity(b"bench-passphrase")
+        voters_csv = world / "campaign" / "voters.csv"
+
+        full: list[float] = []
+        rows = 0
+        for _ in range(repeat):
+            start = time.perf_counter()
+            summary = run_party(engagement, "campaign", voters_csv, ws, identity)
+            full.append(time.perf_counter() - start)
+            rows = summary.rows_in
+
+        # The floor: the same canonical messages, hashed and nothing else.
+        from hashing.canonical import canonicalize
+
+        mapping = engagement.input_for("campaign")
+        frame = read_input(voters_csv, mapping)
+        canonical = canonicalize(frame.lazy(), mapping.fields.model_dump(exclude_none=True))
+        canonical = canonical.collect().with_columns(
+            pl.int_range(pl.len()).cast(pl.String).cast(pl.Binary).alias("ref")
+        )
+        peer = spaces["operator"].load_identity(b"bench-passphrase").public
+        secret = link_secret(identity, peer, engagement.engagement_id)
+        messages = [
+            (recipe_key(secret, r.canonical_spec()), _recipe_rows(canonical, r))
+            for r in engagement.recipes
+        ]
+        n_messages = sum(m.height for _, m in messages)
+        floor: list[float] = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            pl.collect_all(
+                [
+                    m.lazy().select(_crypto.hmac_sha256_expr(pl.col("message"), key))
+                    for key, m in messages
+                ]
+            )
+            floor.append(time.perf_counter() - start)
+
+    t_full, t_floor = statistics.median(full), statistics.median(floor)
+    print(f"voters: {rows:,}; HMAC messages: {n_messages:,}; cores: {os.cpu_count()}")
+    print(
+        f"campaign end to end: {t_full:.2f} s median of {repeat} -> {rows / t_full:,.0f} records/s"
+    )
+    print(
+        f"bare HMAC floor:     {t_floor:.2f} s median of {repeat} -> "
+        f"{rows / t_floor:,.0f} records/s ({n_messages / t_floor:,.0f} HMAC/s)"
+    )
+    print(f"ratio end-to-end / floor: {t_full / t_floor:.2f}")
