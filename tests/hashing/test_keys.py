@@ -11,6 +11,7 @@ import re
 import stat
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from hashing import _crypto
@@ -30,6 +31,7 @@ from hashing.keys import (
     seal_key,
     write_passphrase_file,
 )
+from hashing.seal import seal_labels, unseal_labels
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "derivation.json"
 CHEAP = ScryptParams.for_tests()
@@ -320,8 +322,6 @@ def test_derivations_match_known_answer_vectors() -> None:
 
 
 def test_vectorized_hmac_matches_its_scalar_twin() -> None:
-    import polars as pl
-
     v = json.loads(VECTORS.read_text())["hmac_sha256_hexkey"]
     key = bytes.fromhex(v["key"])
     messages = [c["message"] for c in v["cases"]]
@@ -329,6 +329,13 @@ def test_vectorized_hmac_matches_its_scalar_twin() -> None:
         _crypto.hmac_sha256_expr(pl.col("m"), key).alias("t")
     )
     assert out["t"].to_list() == [bytes.fromhex(c["hmac"]) for c in v["cases"]] + [None]
+
+
+def test_vectorized_hmac_key_stays_out_of_plans_and_reprs() -> None:
+    key = os.urandom(32)
+    expr = _crypto.hmac_sha256_expr(pl.col("m"), key)
+    plan = pl.LazyFrame({"m": ["x"]}).select(expr).explain()
+    assert_no_key_material([str(expr), repr(expr), plan], [key, key.hex().encode()])
 
 
 # -- who may derive what -----------------------------------------------------------------
@@ -512,6 +519,15 @@ def test_no_key_material_in_reprs_messages_or_output(
         lambda: secret.write_file(tmp_path / "k"),
         lambda: c.save(path, PASS, scrypt=CHEAP),
         lambda: recipe_key(secret, ""),
+        lambda: unseal_labels(
+            seal_labels(pl.Series([1, 2], dtype=pl.UInt64), seg, ENG, 8),
+            SealKey.generate("segments"),
+            ENG,
+            8,
+        ),
+        lambda: unseal_labels(
+            seal_labels(pl.Series([1], dtype=pl.UInt64), seg, ENG, 8), seg, "other", 8
+        ),
     ]
     for fail in failures:
         with pytest.raises(BlindlinkError) as info:
