@@ -143,11 +143,8 @@ def _refuse(column: str, n: int, reasons: dict[str, int], first_row: int | None)
     raise VerificationError(f"{column}: {total} of {n} sealed payloads refused ({detail}){where}")
 
 
-def _first(*masks: np.ndarray) -> int | None:
-    combined = np.zeros(len(masks[0]), dtype=bool)
-    for m in masks:
-        combined |= m
-    hits = np.flatnonzero(combined)
+def _first(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
     return int(hits[0]) if len(hits) else None
 
 
