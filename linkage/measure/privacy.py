@@ -139,7 +139,7 @@ def complementary(
             table = table.with_columns(
                 (
                     sup
-                    | (need & best.is_not_null() & (candidate == best))
+                    | (need & best.is_not_null() & (candidate == best).fill_null(False))
                     | (need & best.is_null() & total)
                 ).alias("suppressed")
             )
