@@ -10,6 +10,7 @@ Artifacts (Parquet + signed manifest), by kind, producer → recipients:
 ``members``           matcher → measurement           one row per matched voter
 ``match_report``      matcher → campaign, operator    aggregate metrics only
 ``viewership``        measurement → campaign          aggregate cells only
+``segment_summary``   measurement → campaign          matched households per segment
 
 A ``ref`` is a fresh random 16-byte reference per record and engagement: the crosswalk to
 the party's own IDs never leaves the party. A ``household`` is a fresh random 16-byte
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from hashing.errors import InputError
+from linkage.measure import schema as _measure_schema
 
 REF_BYTES = 16
 TOKEN_BYTES = 32
@@ -56,17 +58,9 @@ MATCH_REPORT: dict[str, pl.DataType] = {
     "name": pl.String(),  # metric name within the section
     "value": pl.Float64(),
 }
-VIEWERSHIP: dict[str, pl.DataType] = {
-    "segment": pl.String(),  # a declared segment label, or "all"
-    "band": pl.String(),  # viewing intensity: "all", "light", "medium", "heavy"
-    "day": pl.Date(),  # null: averaged over the days of the log
-    "channel": pl.String(),
-    "quarter_hour": pl.Int16(),  # 0..95, quarter-hour of the day
-    "reach": pl.Float64(),  # distinct target households tuned (null when suppressed)
-    "rating": pl.Float64(),  # reach / matched households of the segment and band
-    "share": pl.Float64(),  # share of the segment's tuned households in that quarter-hour
-    "suppressed": pl.Boolean(),
-}
+# Measurement's published frames are defined next to the code that builds them.
+VIEWERSHIP = _measure_schema.VIEWERSHIP
+SEGMENT_SUMMARY = _measure_schema.SEGMENT_SUMMARY
 
 CONTRACTS: dict[str, Mapping[str, pl.DataType]] = {
     "tokens": TOKENS,
@@ -76,6 +70,7 @@ CONTRACTS: dict[str, Mapping[str, pl.DataType]] = {
     "members": MEMBERS,
     "match_report": MATCH_REPORT,
     "viewership": VIEWERSHIP,
+    "segment_summary": SEGMENT_SUMMARY,
 }
 
 
