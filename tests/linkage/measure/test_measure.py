@@ -30,7 +30,7 @@ def published(world: tuple) -> object:
     )
 
 
-def test_output_frames_follow_their_schemas(published) -> None:  # type: ignore[no-untyped-def]
+def test_output_frames_follow_their_schemas(published) -> None:
     assert dict(published.viewership.schema) == VIEWERSHIP
     assert dict(published.summary.schema) == SEGMENT_SUMMARY
     assert published.n_days == 2 and published.first_day == date(2026, 3, 2)
@@ -39,7 +39,7 @@ def test_output_frames_follow_their_schemas(published) -> None:  # type: ignore[
     assert published.epsilon == 0.0
 
 
-def test_published_audiences_equal_a_direct_computation(world, published) -> None:  # type: ignore[no-untyped-def]
+def test_published_audiences_equal_a_direct_computation(world, published) -> None:
     homes, people, events = world
     reach, matched, tuned = direct_audiences(homes, people, LABELS, events, n_days=2)
     view = published.viewership.filter(~pl.col("suppressed"))
@@ -67,11 +67,11 @@ def test_published_audiences_equal_a_direct_computation(world, published) -> Non
         assert households == matched[(segment, band)]
 
 
-def test_no_published_cell_counts_fewer_than_k(published) -> None:  # type: ignore[no-untyped-def]
+def test_no_published_cell_counts_fewer_than_k(published) -> None:
     view = published.viewership
     shown = view.filter(~pl.col("suppressed"))
     hidden = view.filter(pl.col("suppressed"))
-    assert shown["reach"].min() >= K  # type: ignore[operator]
+    assert shown["reach"].min() >= K
     assert hidden.height > 0
     for column in ("reach", "audience", "rating", "share"):
         assert hidden[column].null_count() == hidden.height
@@ -87,7 +87,7 @@ def test_no_published_cell_counts_fewer_than_k(published) -> None:  # type: igno
     )
 
 
-def test_no_hidden_band_cell_is_the_difference_of_published_ones(world, published) -> None:  # type: ignore[no-untyped-def]
+def test_no_hidden_band_cell_is_the_difference_of_published_ones(world, published) -> None:
     homes, people, events = world
     reach, _, _ = direct_audiences(homes, people, LABELS, events, n_days=2)
     view = published.viewership.filter(pl.col("day").is_not_null())
@@ -106,7 +106,7 @@ def test_no_hidden_band_cell_is_the_difference_of_published_ones(world, publishe
             assert total == 0 or total >= K
 
 
-def test_day_cells_of_a_series_are_published_all_or_none(world, published) -> None:  # type: ignore[no-untyped-def]
+def test_day_cells_of_a_series_are_published_all_or_none(world, published) -> None:
     """Unless the hidden ones are empty: then the average gives away only zeros."""
     homes, people, events = world
     reach, _, _ = direct_audiences(homes, people, LABELS, events, n_days=2)
@@ -125,13 +125,13 @@ def test_day_cells_of_a_series_are_published_all_or_none(world, published) -> No
         assert reach.get(key, 0) == 0
 
 
-def test_members_with_undeclared_bits_are_refused(world) -> None:  # type: ignore[no-untyped-def]
+def test_members_with_undeclared_bits_are_refused(world) -> None:
     homes, people, events = world
     with pytest.raises(InputError, match="beyond"):
         measure(homes, people, ["only_one"], viewing(events), MeasureConfig(k_min=K))
 
 
-def test_differential_privacy_spends_the_epsilon_and_publishes_no_small_cell(world) -> None:  # type: ignore[no-untyped-def]
+def test_differential_privacy_spends_the_epsilon_and_publishes_no_small_cell(world) -> None:
     homes, people, events = world
     config = MeasureConfig(
         k_min=K,

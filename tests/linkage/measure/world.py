@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
@@ -35,9 +36,7 @@ def members(bits: dict[int, list[int]]) -> pl.DataFrame:
     )
 
 
-def viewing(
-    events: list[tuple[str | None, str | None, datetime | None, datetime | None]],
-) -> pl.LazyFrame:
+def viewing(events: Sequence[tuple[object, ...]]) -> pl.LazyFrame:
     """(box_id, channel, start, end) rows as a lazy viewing log."""
     return pl.LazyFrame(
         events,
