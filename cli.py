@@ -340,10 +340,127 @@ def receive(
     click.echo(f"accepted {name}: {kind} from {producer}, {m.row_count:,} rows, signature valid")
 
 
+# -- join side ------------------------------------------------------------------------
+
+
 @main.command()
-def demo() -> None:
-    """Run the whole pipeline on the embedded sample world."""
-    raise click.ClickException("not built yet")
+@engagement_option
+@workspace_option
+@click.option(
+    "--mode",
+    type=click.Choice(["fellegi_sunter", "waterfall"]),
+    default=None,
+    help="Override the engagement's matching mode.",
+)
+@passphrase_option
+@library_errors
+def matcher(
+    engagement_path: Path, workspace_root: Path, mode: str | None, passphrase_file: Path | None
+) -> None:
+    """Match the campaign's and operator's token files (received into the inbox) and
+    publish households and members for measurement and the match report for both owners.
+
+    Example: link --role matcher --engagement engagement.toml --workspace ws/matcher
+    """
+    from hashing.engagement import load_engagement
+    from linkage.roles import run_matcher
+
+    engagement = load_engagement(engagement_path)
+    ws, identity = _unlock(workspace_root, "matcher", passphrase_file)
+    s = run_matcher(engagement, ws, identity, mode=mode)
+    click.echo(f"matcher: {s.campaign_records:,} campaign records, {s.operator_records:,} accounts")
+    click.echo(
+        f"  matched {s.matched_voters:,} voters into {s.matched_households:,} households"
+        f" (match rate {s.report.get('match_rate', 0.0):.1%})"
+    )
+    _print_counts("unmatched by reason", s.unmatched)
+
+
+@main.command()
+@engagement_option
+@workspace_option
+@click.option(
+    "--viewing",
+    "viewing_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The measurement party's own tune-event log (CSV or Parquet).",
+)
+@passphrase_option
+@library_errors
+def measurement(
+    engagement_path: Path, workspace_root: Path, viewing_path: Path, passphrase_file: Path | None
+) -> None:
+    """Unseal the matcher's households and members, credit quarter-hours from the viewing
+    log, and publish aggregate viewership (k-minimum, optional DP) to the campaign.
+
+    Example: link --role measurement --engagement engagement.toml --workspace ws/measurement
+    --viewing viewing.parquet
+    """
+    from hashing.engagement import load_engagement
+    from linkage.roles import run_measurement
+
+    engagement = load_engagement(engagement_path)
+    ws, identity = _unlock(workspace_root, "measurement", passphrase_file)
+    s = run_measurement(engagement, ws, identity, viewing_path)
+    click.echo(
+        f"measurement: {s.households:,} households, {s.members:,} members,"
+        f" {s.viewing_events:,} tune events"
+    )
+    click.echo(
+        f"  published {s.cells:,} cells, {s.suppressed_cells:,} suppressed under k;"
+        f" epsilon spent {s.epsilon:g}"
+    )
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-out"),
+    show_default=True,
+    help="Folder for the five workspaces (emptied first).",
+)
+@click.option(
+    "--voters",
+    type=click.IntRange(min=100),
+    default=60000,
+    show_default=True,
+    help="Size of the generated world.",
+)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--days", type=click.IntRange(min=1, max=28), default=7, show_default=True)
+@click.option(
+    "--sample-world",
+    is_flag=True,
+    help="Use the small committed world in samples/world instead of generating one "
+    "(at ~2,000 voters nearly every audience cell falls under k and is suppressed).",
+)
+@library_errors
+def demo(out_dir: Path, voters: int, seed: int, days: int, sample_world: bool) -> None:
+    """Run the whole pipeline on a synthetic world, each party in its own workspace, and
+    tell what each party held, sent and learned.
+
+    Example: link demo --voters 60000 --seed 7 --out demo-out
+    """
+    from linkage.demo import DemoStepError, run_demo
+    from linkage.narrative import narrate
+
+    try:
+        result = run_demo(
+            out_dir,
+            voters=None if sample_world else voters,
+            seed=seed,
+            days=days,
+            say=lambda msg: click.echo(f"  .. {msg}", err=True),
+        )
+    except DemoStepError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(narrate(result))
+    verdict_ok = getattr(result.audit, "exit_code", 1) == 0
+    if not verdict_ok:
+        raise click.ClickException("the audit found problems: see the audit section above")
 
 
 if __name__ == "__main__":
