@@ -339,7 +339,7 @@ def embedded_text(values: pl.Series, *, limit: int = EMBEDDED_LIMIT, seed: int =
     """
     counted = values.drop_nulls().rename("v").value_counts(name="n")
     if counted.height > limit:
-        counted = counted.sample(limit, seed=seed)
+        counted = counted.sort("v").sample(limit, seed=seed)
     runs = [b"\n".join(_RUN.findall(v)).decode("ascii") for v in counted["v"]]
     frame = pl.DataFrame({"value": runs, "n": counted["n"].cast(pl.Int64)})
     return frame.filter(pl.col("value") != "")

@@ -133,7 +133,7 @@ def byte_entropy(
     s = values.drop_nulls()
     if len(s) > 4 * sample:
         s = s.sample(4 * sample, seed=seed)
-    s = s.unique()
+    s = s.unique(maintain_order=True)
     if len(s) > sample:
         s = s.sample(sample, seed=seed)
     blob = b"".join(s.to_list())
