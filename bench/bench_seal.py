@@ -2,12 +2,16 @@
 
 Seals and unseals 1 M segment-label bitsets (64 labels) and 1 M box lists (1–4 IDs of
 12 characters, ``max_boxes`` = 8) under one key, and prints rows per second of each
-step. The AEAD call per row (AES-256-GCM through ``cryptography``) bounds the rate.
+step, best of three runs, by wall-clock and by this process's CPU time (on a shared
+machine the CPU figure is the steadier one).
+The AEAD call per row (AES-256-GCM through ``cryptography``, about 0.85 µs for a short
+payload) bounds the rate; everything around it is vectorized.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -17,24 +21,32 @@ from hashing.keys import SealKey
 from hashing.seal import seal_box_lists, seal_labels, unseal_box_lists, unseal_labels
 
 ROWS = 1_000_000
+RUNS = 3
 ENGAGEMENT = "bench-engagement"
 
 
-def _rate(label: str, rows: int, seconds: float) -> None:
-    print(f"{label:<28} {rows:>9,} rows  {seconds:6.2f} s  {rows / seconds:>11,.0f} rows/s")
+def _best(label: str, step: Callable[[], pl.Series]) -> pl.Series:
+    walls, cpus = [], []
+    result = pl.Series()
+    for _ in range(RUNS):
+        w, c = time.perf_counter(), time.process_time()
+        result = step()
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+    wall, cpu = min(walls), min(cpus)
+    print(
+        f"{label:<26} {ROWS:>9,} rows  wall {wall:5.2f} s {ROWS / wall:>9,.0f} rows/s"
+        f"  cpu {cpu:5.2f} s {ROWS / cpu:>9,.0f} rows/s"
+    )
+    return result
 
 
 def main() -> None:
     rng = np.random.default_rng(1)
     bitsets = pl.Series("segments", rng.integers(0, 2**63, ROWS, dtype=np.uint64))
     key = SealKey.generate("segments")
-
-    t = time.perf_counter()
-    sealed = seal_labels(bitsets, key, ENGAGEMENT, 64)
-    _rate("seal_labels", ROWS, time.perf_counter() - t)
-    t = time.perf_counter()
-    opened = unseal_labels(sealed, key, ENGAGEMENT, 64)
-    _rate("unseal_labels", ROWS, time.perf_counter() - t)
+    sealed = _best("seal_labels (64 labels)", lambda: seal_labels(bitsets, key, ENGAGEMENT, 64))
+    opened = _best("unseal_labels (64 labels)", lambda: unseal_labels(sealed, key, ENGAGEMENT, 64))
     assert opened.equals(bitsets.rename(opened.name))
 
     counts = rng.integers(1, 5, ROWS)
@@ -42,13 +54,14 @@ def main() -> None:
     offsets = pa.array(np.concatenate(([0], np.cumsum(counts))), pa.int64())
     lists = pl.Series("box_ids", pa.LargeListArray.from_arrays(offsets, ids))
     box_key = SealKey.generate("boxes")
-    t = time.perf_counter()
-    sealed_boxes = seal_box_lists(lists, box_key, ENGAGEMENT, 8)
-    _rate("seal_box_lists (max 8)", ROWS, time.perf_counter() - t)
-    t = time.perf_counter()
-    opened_boxes = unseal_box_lists(sealed_boxes, box_key, ENGAGEMENT, 8)
-    _rate("unseal_box_lists (max 8)", ROWS, time.perf_counter() - t)
-    assert opened_boxes.to_list()[:3] == lists.to_list()[:3]
+    sealed_boxes = _best(
+        "seal_box_lists (max 8)", lambda: seal_box_lists(lists, box_key, ENGAGEMENT, 8)
+    )
+    opened_boxes = _best(
+        "unseal_box_lists (max 8)",
+        lambda: unseal_box_lists(sealed_boxes, box_key, ENGAGEMENT, 8),
+    )
+    assert opened_boxes.head(1000).to_list() == lists.head(1000).to_list()
     print(f"sealed sizes: labels {sealed.bin.size()[0]} B, boxes {sealed_boxes.bin.size()[0]} B")
 
 
