@@ -413,6 +413,85 @@ def measurement(
     )
 
 
+def _audit(
+    paths: tuple[Path, ...],
+    engagement_path: Path,
+    sources: tuple[Path, ...],
+    as_json: bool,
+    whole_exchange: bool,
+) -> None:
+    from hashing.engagement import load_engagement
+    from linkage.audit import AuditContext, audit_exchange, audit_paths
+
+    engagement = load_engagement(engagement_path)
+    context = AuditContext.from_engagement(engagement)
+    run = audit_exchange if whole_exchange else audit_paths
+    report = run(list(paths), context=context, sources=list(sources))
+    click.echo(report.to_json() if as_json else report.to_text())
+    sys.exit(report.exit_code)
+
+
+def _audit_options(func: Any) -> Any:
+    for option in reversed(
+        [
+            click.argument(
+                "paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True)
+            ),
+            engagement_option,
+            click.option(
+                "--source",
+                "sources",
+                multiple=True,
+                type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                help="A party's input shown to the auditor: its values and their unkeyed "
+                "hashes are searched for in every artifact. Repeatable.",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Machine-readable report."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@main.command()
+@_audit_options
+@click.option(
+    "--exchange/--artifacts",
+    "whole_exchange",
+    default=True,
+    show_default=True,
+    help="Also check the exchange as a whole (graph, fingerprints, recipe lint, k).",
+)
+@library_errors
+def audit(
+    paths: tuple[Path, ...],
+    engagement_path: Path,
+    sources: tuple[Path, ...],
+    as_json: bool,
+    whole_exchange: bool,
+) -> None:
+    """Check artifacts (files or folders) for PII and policy breaches. Exit 0 clean,
+    1 findings, 2 could not audit. Findings name artifact, column, check and count.
+
+    Example: link audit --engagement engagement.toml ws/auditor/inbox/ --json
+    """
+    _audit(paths, engagement_path, sources, as_json, whole_exchange)
+
+
+@main.command()
+@_audit_options
+@library_errors
+def auditor(
+    paths: tuple[Path, ...], engagement_path: Path, sources: tuple[Path, ...], as_json: bool
+) -> None:
+    """The auditor's role: audit every artifact of an engagement's exchange (same as
+    ``link audit --exchange``).
+
+    Example: link --role auditor --engagement engagement.toml ws/auditor/inbox/
+    """
+    _audit(paths, engagement_path, sources, as_json, True)
+
+
 @main.command()
 @click.option(
     "--out",

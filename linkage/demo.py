@@ -208,8 +208,7 @@ def _audit(
         if path.name in seen:
             continue
         seen.add(path.name)
-        owner = path.parent.parent.name
-        target_dir = auditor.inbox / "audited" / owner
+        target_dir = auditor.inbox / "audited"
         target_dir.mkdir(parents=True, exist_ok=True)
         for suffix in (".parquet", ".manifest.json"):
             src = path.parent / (path.name + suffix)
