@@ -216,6 +216,9 @@ def run_measurement(
         "dp_delta": result.delta,
         "first_day": result.first_day.isoformat(),
         "days": result.n_days,
+        "dp_noise_scale": result.noise_scale,
+        # Event and household counts by reason: every excluded event is accounted for.
+        **{f"quality.{k}": int(v) for k, v in sorted(result.quality.items())},
     }
     ws.write(
         result.viewership, VIEWERSHIP, kind="viewership", engagement_id=eid,
