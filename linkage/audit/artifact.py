@@ -23,7 +23,7 @@ import polars as pl
 
 from hashing.errors import BlindlinkError, VerificationError
 from linkage.audit import checks, source
-from linkage.audit.policy import POLICIES, ROLES, AuditContext, kind_for_columns
+from linkage.audit.policy import BANDS, POLICIES, ROLES, AuditContext, kind_for_columns
 from linkage.audit.report import NO_COLUMN, ArtifactSummary, AuditReport, Finding, Problem
 
 Verifier = Callable[[Path, Mapping[str, Any]], None]
@@ -296,10 +296,14 @@ def audit_one(
     *,
     context: AuditContext,
     verifier: Verifier | None,
-    sources: Mapping[str, pl.DataFrame],
+    probes: list[pl.DataFrame] | None = None,
     observe: Observer | None = None,
 ) -> AuditReport:
-    """Audit one Parquet artifact and its manifest (see :func:`audit_paths`)."""
+    """Audit one Parquet artifact and its manifest (see :func:`audit_paths`).
+
+    With ``probes`` (a list), the artifact's values to look for in the sources are
+    appended to it; :func:`audit_paths` searches them all at once.
+    """
     report = AuditReport(context.engagement_id)
     name = path.name
     manifest, manifest_failure = read_manifest(manifest_path(path))
@@ -332,21 +336,31 @@ def audit_one(
             except SignatureUnavailable as e:
                 report.problems.append(Problem(name, f"signature not checked: {e}"))
     report.findings += checks.audit_frame(frame, artifact=name, kind=kind, context=context)
-    policy = POLICIES.get(kind) if kind else None
-    searchable = [
-        c
-        for c in frame.columns
-        if frame.schema[c] in (pl.Binary, pl.String)
-        or (frame.schema[c].is_integer() and (policy is None or c not in policy.contract))
-    ]
-    for label, src in sources.items():
-        for hit in source.search(src, frame, searchable, label=label):
-            column = checks.column_label(hit.column, frame.columns.index(hit.column))
-            report.findings.append(make(name, column, f"source.{hit.algo}", hit.rows, hit.note))
+    if probes is not None:
+        probes.append(_probes(frame, name, kind, context))
     report.artifacts.append(ArtifactSummary(name, kind or "unknown", frame.height))
     if observe is not None:
         observe(AuditedArtifact(name, path, kind, manifest, frame))
     return report
+
+
+def _vocabulary(context: AuditContext) -> set[str]:
+    return {*context.segment_labels, *context.recipe_names, *BANDS}
+
+
+def _probes(
+    frame: pl.DataFrame, name: str, kind: str | None, context: AuditContext
+) -> pl.DataFrame:
+    """The source-search probes of one artifact: its text and binary columns, and integer
+    columns outside the contract (a contract number such as a quarter-hour is no ID)."""
+    policy = POLICIES.get(kind) if kind else None
+    columns = {
+        c: checks.column_label(c, i)
+        for i, c in enumerate(frame.columns)
+        if frame.schema[c] in (pl.Binary, pl.String)
+        or (frame.schema[c].is_integer() and (policy is None or c not in policy.contract))
+    }
+    return source.probes(frame, columns, artifact=name, vocabulary=_vocabulary(context))
 
 
 def audit_paths(
@@ -380,8 +394,14 @@ def audit_paths(
             loaded[src_path.name] = source.load_source(src_path)
         except BlindlinkError:
             report.problems.append(Problem(src_path.name, "source file cannot be read"))
+    probes: list[pl.DataFrame] | None = [] if loaded else None
     for path in files:
         report.extend(
-            audit_one(path, context=context, verifier=verifier, sources=loaded, observe=observe)
+            audit_one(path, context=context, verifier=verifier, probes=probes, observe=observe)
         )
+    if probes:
+        for hit in source.search(loaded, pl.concat(probes)):
+            check = f"source.{hit.algo}"
+            finding = checks.make_finding(hit.artifact, hit.column, check, hit.rows, hit.note)
+            report.findings.append(finding)
     return report

@@ -27,7 +27,7 @@ import polars as pl
 
 from linkage.audit import checks
 from linkage.audit.artifact import AuditedArtifact, Verifier, audit_paths, producer_of, roles_of
-from linkage.audit.policy import MIN_K, NEVER_RECEIVES, POLICIES, AuditContext
+from linkage.audit.policy import MIN_K, NEVER_RECEIVES, POLICIES, AuditContext, Role
 from linkage.audit.report import NO_COLUMN, AuditReport, Finding
 
 Lint = Callable[[Any], str | None]
@@ -71,9 +71,15 @@ class ExchangeView:
         frame = seen.frame
         binary = [c for c in frame.columns if frame.schema[c] == pl.Binary]
         if seen.kind in LIST_OWNER_KINDS:
+            # the references and keyed tokens of the list owners; their sealed blobs are
+            # meant to reach measurement through the matcher, so they are not compared
+            rules = POLICIES[seen.kind].columns
             for column in binary:
-                series = frame[column].drop_nulls()
-                (self.refs if column == "ref" else self.tokens).append(series)
+                role = rules[column].role if column in rules else None
+                if role is Role.REF:
+                    self.refs.append(frame[column].drop_nulls())
+                elif role is Role.TOKEN:
+                    self.tokens.append(frame[column].drop_nulls())
             return
         for column in binary:
             self.outputs.append((seen.name, column, frame[column]))

@@ -15,6 +15,7 @@ viewership report). The search runs one source column at a time to bound memory.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import polars as pl
 import polars_hash as plh
 
 from hashing.errors import InputError
+from linkage.audit import detectors
 
 MIN_DISTINCT = 50  # a source column with fewer distinct values is a category, not an ID
 MIN_DISTINCT_SHARE = 0.5  # ...unless most of its values are distinct (a small sample)
@@ -34,6 +36,7 @@ _DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%m-%d-%Y", "%Y%m%d", "%d.%m.%Y")
 class SourceHit:
     """Rows of one artifact column that hold a source value (``algo``: how it was found)."""
 
+    artifact: str
     column: str
     algo: str  # "value" (in the clear) or the digest: "md5", "sha1", "sha256"
     rows: int
@@ -121,7 +124,6 @@ def needles(source: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 _HEX = r"^(?:[0-9A-Fa-f]{2}){8,}$"
-_PRINTABLE_HEX = r"^(?:[2-6][0-9a-f]|7[0-9a-e])+$"
 _B64 = r"^[A-Za-z0-9+/\-_]{12,}={0,2}$"
 
 
@@ -134,93 +136,111 @@ def _decoded(text: pl.Expr, encoding: str) -> pl.Expr:
     return pl.when(text.str.contains(_B64)).then(padded.str.decode("base64", strict=False))
 
 
-def probes(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+PROBE_SCHEMA = {
+    "artifact": pl.String,
+    "column": pl.String,
+    "pid": pl.UInt32,
+    "n": pl.Int64,
+    "encoding": pl.String,
+    "needle": pl.Binary,
+}
+
+
+def probes(
+    frame: pl.DataFrame,
+    columns: Mapping[str, str],
+    *,
+    artifact: str,
+    vocabulary: Iterable[str] = (),
+) -> pl.DataFrame:
     """The values of an artifact's columns as bytes to look up: raw, hex- and base64-decoded.
 
-    Columns: ``column``, ``pid`` (id of the distinct value within its column), ``n``
-    (rows), ``encoding`` and ``needle``.
+    ``columns`` maps each column to search to the label findings give it. Text equal to a
+    word of ``vocabulary`` (declared segment labels, recipe names, bands) is not looked up
+    in the clear: those words travel by design, and one may well also be a surname.
+    Columns of the result: see ``PROBE_SCHEMA`` (``pid`` identifies a distinct value
+    within its column, ``n`` counts its rows).
     """
+    words = sorted(set(vocabulary))
     parts: list[pl.DataFrame] = []
-    for name in columns:
+    for name, label in columns.items():
         s = frame[name]
         if s.dtype == pl.Binary:
             base = s.drop_nulls().rename("raw").value_counts(name="n").with_row_index("pid")
             # bytes that are ASCII text (hex or base64 written into a binary column)
-            text = base.filter(
-                pl.col("raw").bin.encode("hex").str.contains(_PRINTABLE_HEX)
-            ).with_columns(pl.col("raw").bin.encode("hex").str.decode("hex"))
-            text = text.with_columns(pl.col("raw").cast(pl.String).alias("text"))
+            text = base.filter(detectors.printable_mask(base["raw"])).with_columns(
+                pl.col("raw").cast(pl.String).alias("text")
+            )
         elif s.dtype == pl.String or s.dtype.is_integer():
             text = (
                 s.drop_nulls().cast(pl.String).rename("text").value_counts(name="n")
             ).with_row_index("pid")
+            text = text.filter(~pl.col("text").is_in(words))
             base = text.with_columns(pl.col("text").cast(pl.Binary).alias("raw"))
         else:
             continue
-        for encoding, source_frame, expr in (
+        for encoding, rows, expr in (
             ("raw", base, pl.col("raw")),
             ("hex", text, _decoded(pl.col("text"), "hex")),
             ("base64", text, _decoded(pl.col("text"), "base64")),
         ):
             parts.append(
-                source_frame.select(
-                    pl.lit(name).alias("column"),
+                rows.select(
+                    pl.lit(artifact).alias("artifact"),
+                    pl.lit(label).alias("column"),
                     "pid",
                     pl.col("n").cast(pl.Int64),
                     pl.lit(encoding).alias("encoding"),
                     expr.alias("needle"),
                 ).drop_nulls("needle")
             )
-    if not parts:
-        return pl.DataFrame(
-            schema={
-                "column": pl.String,
-                "pid": pl.UInt32,
-                "n": pl.Int64,
-                "encoding": pl.String,
-                "needle": pl.Binary,
-            }
-        )
-    return pl.concat(parts)
+    return pl.concat(parts) if parts else pl.DataFrame(schema=PROBE_SCHEMA)
 
 
-def search(
-    source: pl.DataFrame, frame: pl.DataFrame, columns: list[str], *, label: str
-) -> list[SourceHit]:
-    """Source values found in ``columns`` of ``frame``, one hit per (column, algo).
+def search(sources: Mapping[str, pl.DataFrame], probe: pl.DataFrame) -> list[SourceHit]:
+    """Source values found among ``probe`` (of any number of artifacts).
 
-    ``label`` names the source file in the notes.
+    The needles of each searchable source column are built once and joined against every
+    probe; one hit per (artifact, column, algo), its note naming the source file(s),
+    column(s), form(s) and encoding(s).
     """
-    probe = probes(frame, columns)
     if probe.is_empty():
         return []
     matched: list[pl.DataFrame] = []
-    for src_col in searchable_columns(source):
-        found = probe.join(needles(source, src_col), on="needle", how="inner")
-        if not found.is_empty():
-            matched.append(
-                found.select(
-                    "column", "pid", "n", "encoding", "algo", "form", pl.lit(src_col).alias("src")
+    for label, source in sources.items():
+        for src_col in searchable_columns(source):
+            found = probe.join(needles(source, src_col), on="needle", how="inner")
+            if not found.is_empty():
+                matched.append(
+                    found.select(
+                        "artifact",
+                        "column",
+                        "pid",
+                        "n",
+                        "encoding",
+                        "algo",
+                        "form",
+                        pl.lit(f"{label}:{src_col}").alias("src"),
+                    )
                 )
-            )
     if not matched:
         return []
-    hits = pl.concat(matched)
     summary = (
-        hits.group_by("column", "algo")
+        pl.concat(matched)
+        .group_by("artifact", "column", "algo")
         .agg(
             pl.struct("pid", "n").unique().struct.field("n").sum().alias("rows"),
             pl.col("src").unique().sort().alias("srcs"),
             pl.col("form").unique().sort().alias("forms"),
             pl.col("encoding").unique().sort().alias("encodings"),
         )
-        .sort("column", "algo")
+        .sort("artifact", "column", "algo")
     )
     out: list[SourceHit] = []
-    for column, algo, rows, srcs, forms, encodings in summary.iter_rows():
+    for artifact, column, algo, rows, srcs, forms, encodings in summary.iter_rows():
         note = (
-            f"{label}: source column(s) {', '.join(srcs)}; form(s) {', '.join(forms)}; "
+            f"source column(s) {', '.join(srcs)}; form(s) {', '.join(forms)}; "
             f"as {', '.join(encodings)}"
         )
-        out.append(SourceHit(column, algo, int(rows), note))
+        out.append(SourceHit(artifact, column, algo, int(rows), note))
     return out

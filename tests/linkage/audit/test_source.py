@@ -42,8 +42,11 @@ def test_needles_cover_the_simple_normal_forms() -> None:
     assert b"1941-02-02" in dobs["needle"].to_list()
 
 
-def _search(frame: pl.DataFrame) -> dict[tuple[str, str], int]:
-    hits = source.search(SOURCE, frame, frame.columns, label="voters.csv")
+def _search(frame: pl.DataFrame, vocabulary: tuple[str, ...] = ()) -> dict[tuple[str, str], int]:
+    columns = {c: c for c in frame.columns}
+    probe = source.probes(frame, columns, artifact="a.parquet", vocabulary=vocabulary)
+    hits = source.search({"voters.csv": SOURCE}, probe)
+    assert {h.artifact for h in hits} <= {"a.parquet"}
     return {(h.column, h.algo): h.rows for h in hits}
 
 
@@ -76,13 +79,21 @@ def test_values_in_the_clear_and_in_bytes() -> None:
 
 def test_notes_name_columns_and_forms_never_values() -> None:
     frame = pl.DataFrame({"h": [hashlib.sha256(b"name9").digest()]})
-    (hit,) = source.search(SOURCE, frame, ["h"], label="voters.csv")
-    assert "NAME" in hit.note and "lower" in hit.note and "name9" not in hit.note
+    probe = source.probes(frame, {"h": "h"}, artifact="a.parquet")
+    (hit,) = source.search({"voters.csv": SOURCE}, probe)
+    assert "voters.csv:NAME" in hit.note and "lower" in hit.note and "name9" not in hit.note
 
 
 def test_segment_labels_do_not_count_as_leaks() -> None:
     frame = pl.DataFrame({"segment": ["persuadable", "gotv", "all"]})
     assert _search(frame) == {}
+
+
+def test_declared_words_are_not_looked_up_in_the_clear() -> None:
+    # a declared segment label that is also a surname in the voter file
+    frame = pl.DataFrame({"segment": ["name5", "name6", "all"]})
+    assert _search(frame) == {("segment", "value"): 2}
+    assert _search(frame, vocabulary=("name5", "name6")) == {}
 
 
 def test_load_source(tmp_path: Path) -> None:

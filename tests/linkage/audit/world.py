@@ -284,6 +284,8 @@ def clean_world(seed: int = 5) -> World:
     n_households = 180
     households = random_binary(rng, n_households, 16)
     member_households = households.gather(rng.integers(0, n_households, 260))
+    campaign_sealed = random_binary(rng, len(campaign_refs), SEALED_LABELS_LEN)
+    operator_sealed = random_binary(rng, len(operator_refs), SEALED_BOXES_LEN)
     extra = {"tool": "blindlink", "rows_in": 400, "quarantined": 3}
     arts = [
         Artifact(
@@ -298,7 +300,7 @@ def clean_world(seed: int = 5) -> World:
             pl.DataFrame(
                 {
                     "ref": campaign_refs,
-                    "sealed_segments": random_binary(rng, len(campaign_refs), SEALED_LABELS_LEN),
+                    "sealed_segments": campaign_sealed,
                     "group": group,
                 }
             ),
@@ -311,7 +313,7 @@ def clean_world(seed: int = 5) -> World:
             pl.DataFrame(
                 {
                     "ref": operator_refs,
-                    "sealed_boxes": random_binary(rng, len(operator_refs), SEALED_BOXES_LEN),
+                    "sealed_boxes": operator_sealed,
                 }
             ),
         ),
@@ -323,7 +325,8 @@ def clean_world(seed: int = 5) -> World:
             pl.DataFrame(
                 {
                     "household": households,
-                    "sealed_boxes": random_binary(rng, n_households, SEALED_BOXES_LEN),
+                    # the matcher forwards the operator's sealed box lists unchanged
+                    "sealed_boxes": operator_sealed[:n_households],
                 }
             ),
         ),
@@ -335,7 +338,8 @@ def clean_world(seed: int = 5) -> World:
             pl.DataFrame(
                 {
                     "household": member_households,
-                    "sealed_segments": random_binary(rng, 260, SEALED_LABELS_LEN),
+                    # ...and the campaign's sealed labels
+                    "sealed_segments": campaign_sealed[:260],
                 }
             ),
         ),
