@@ -141,7 +141,7 @@ def test_check_manifest_reports_each_field(written: Path) -> None:
         schema={"household": "Binary"},
         data_file="other.parquet",
         kind="members",
-        extra={"note": "call 614-555-0100"},
+        extra={"note": "call 614-555-0100", "tune_events": 6145550100},
     )
     found = check_manifest(bad, artifact=path.name, frame=frame, file_digest=digest, context=ctx)
     assert {f.check for f in found} == {

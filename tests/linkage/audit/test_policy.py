@@ -32,11 +32,11 @@ def test_rules_name_exactly_the_contract_columns() -> None:
 
 def test_policies_follow_the_design_routes() -> None:
     assert POLICIES["tokens"].producers == {"campaign", "operator"}
-    assert POLICIES["tokens"].recipients == {"matcher"}
-    assert POLICIES["households"].recipients == {"measurement"}
-    assert POLICIES["members"].recipients == {"measurement"}
-    assert POLICIES["match_report"].recipients == {"campaign", "operator"}
-    assert POLICIES["viewership"].recipients == {"campaign"}
+    assert POLICIES["tokens"].recipients == {"matcher", "auditor"}
+    assert POLICIES["households"].recipients == {"measurement", "auditor"}
+    assert POLICIES["members"].recipients == {"measurement", "auditor"}
+    assert POLICIES["match_report"].recipients == {"campaign", "operator", "auditor"}
+    assert POLICIES["viewership"].recipients == {"campaign", "auditor"}
     for policy in POLICIES.values():
         for role in policy.recipients:
             assert policy.kind not in NEVER_RECEIVES.get(role, frozenset())
