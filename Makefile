@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench lint typecheck lock clean
+.PHONY: demo test test-slow bench lint typecheck lock golden clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Rewrite the golden end-to-end expectations (only when a change is meant to move them).
+golden: $(STAMP)
+	$(BIN)/python -m tests.regenerate_golden
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -90,10 +90,12 @@ def run_demo(
     days: int = 7,
     say: Say | None = None,
     scrypt: ScryptParams | None = None,
+    engagement_path: Path | None = None,
 ) -> DemoResult:
     """Run campaign → operator → matcher → measurement → campaign results → audit.
 
-    ``out_dir`` is emptied first. Parties' passphrases are random and kept in each
+    ``out_dir`` is emptied first. ``engagement_path`` defaults to the sample engagement;
+    its ``keys/`` bundles are created here. Parties' passphrases are random and kept in each
     party's ``private/passphrase`` (mode 0600), as an unattended installation would.
     """
     tell = say or (lambda _msg: None)
@@ -110,7 +112,7 @@ def run_demo(
         step = "keys"
         shared = out_dir / "shared"
         (shared / "keys").mkdir(parents=True)
-        shutil.copyfile(SAMPLE_ENGAGEMENT, shared / "engagement.toml")
+        shutil.copyfile(engagement_path or SAMPLE_ENGAGEMENT, shared / "engagement.toml")
         spaces: dict[str, Workspace] = {}
         identities = {}
         fingerprints = {}
