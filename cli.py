@@ -493,6 +493,52 @@ def auditor(
 
 
 @main.command()
+@click.option("--matcher", "matcher_ws", type=click.Path(path_type=Path), required=True)
+@click.option("--campaign", "campaign_ws", type=click.Path(path_type=Path), required=True)
+@click.option("--operator", "operator_ws", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--truth",
+    "truth_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder with voters.csv and accounts.csv mapping record IDs to household IDs.",
+)
+@click.option(
+    "--link-type", type=click.Choice(["many_to_one", "one_to_one"]), default="many_to_one"
+)
+@library_errors
+def evaluate(
+    matcher_ws: Path, campaign_ws: Path, operator_ws: Path, truth_dir: Path, link_type: str
+) -> None:
+    """Precision, recall and F1 of a match against ground truth, overall and per recipe —
+    for test data only (it reads the private files of three parties together).
+
+    Example: link evaluate --matcher demo-out/matcher --campaign demo-out/campaign
+    --operator demo-out/operator --truth demo-out/world/truth
+    """
+    from linkage.evaluate_run import evaluate_run
+
+    result = evaluate_run(
+        matcher_ws,
+        campaign_ws,
+        operator_ws,
+        truth_dir,
+        link_type=link_type,  # type: ignore[arg-type]
+    )
+    click.echo(f"evaluation ({result.level})")
+    click.echo(f"  {'scope':<14}{'matched':>9}{'precision':>11}{'recall':>9}{'f1':>8}")
+    for row in result.frame.iter_rows(named=True):
+
+        def pct(x: float | None) -> str:
+            return "-" if x is None else f"{x:.2%}"
+
+        click.echo(
+            f"  {row['scope']:<14}{row['matched']:>9,}{pct(row['precision']):>11}"
+            f"{pct(row['recall']):>9}{pct(row['f1']):>8}"
+        )
+
+
+@main.command()
 @click.option(
     "--out",
     "out_dir",
