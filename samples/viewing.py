@@ -144,7 +144,7 @@ class Viewing:
             self.to_arrow(box_ids, channel_ids),
             path,
             compression="zstd",
-            compression_level=19 if len(self.start) < 5_000_000 else 3,
+            compression_level=19 if len(self.start) < 5_000_000 else 1,
             use_dictionary=["box_id", "channel"],
             column_encoding={"start": "DELTA_BINARY_PACKED", "end": "DELTA_BINARY_PACKED"},
         )
@@ -322,22 +322,31 @@ def _channels(
     A channel change is a new event, so a box never shows the same channel in two
     back-to-back events.
     """
-    start32 = start.astype(np.int32)
-    day = start32 // DAY
-    daypart = _DAYPART_OF_HOUR.astype(np.int32)[(start32 - day * DAY) // 3600]
-    weekend = (day % 7 >= 5).astype(np.int32)
-    row = profile.astype(np.int32)
-    row *= 2
-    row += weekend
-    row *= _N_DAYPARTS
-    row += daypart
+    # Table row = (profile * 2 + weekend) * 6 + daypart; the last two follow from the
+    # hour of the window the event starts in.
+    hours = np.arange(int(start.max(initial=0)) // 3600 + 1)
+    hour_part = ((hours // 24) % 7 >= 5) * _N_DAYPARTS + _DAYPART_OF_HOUR[hours % 24]
+    row = profile.astype(np.int32) * (2 * _N_DAYPARTS)
+    row += hour_part.astype(np.int32)[start // 3600]
     channel = _sample_rows(rng, _channel_tables(), row).astype(np.int8)
-    n = len(channel)
-    if n > 1:
-        repeat = np.zeros(n, dtype=bool)
-        repeat[1:] = (channel[1:] == channel[:-1]) & (start[1:] == end[:-1]) & (box[1:] == box[:-1])
-        bump = rng.integers(1, 60, int(repeat.sum()))
-        channel[repeat] = ((channel[repeat].astype(np.int64) + bump) % 60).astype(np.int8)
+    if len(channel) < 2:
+        return channel
+    # Pairs (k, k+1) of one box where k+1 starts the moment k ends.
+    touching = (box[1:] == box[:-1]) & (start[1:] == end[:-1])
+    pairs = np.flatnonzero(touching)
+    for _ in range(1000):
+        same = pairs[channel[pairs + 1] == channel[pairs]]
+        if len(same) == 0:
+            break
+        bump = rng.integers(1, 60, len(same))
+        channel[same + 1] = ((channel[same + 1].astype(np.int64) + bump) % 60).astype(np.int8)
+        # The changed event must now differ from the one after it too.
+        after = same + 1
+        after = after[after < len(touching)]
+        recheck = np.zeros(len(touching), dtype=bool)
+        recheck[same] = True
+        recheck[after[touching[after]]] = True
+        pairs = np.flatnonzero(recheck)
     return channel
 
 
