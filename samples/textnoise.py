@@ -1,7 +1,7 @@
 """Vectorized string perturbations and formatting used to make records disagree.
 
-Every function builds a polars expression over whole columns; random choices arrive as
-numpy arrays (one value per row), so nothing here loops over rows in Python.
+Every function builds a polars expression over whole columns, with one random draw per
+row in a column of its own, so nothing here loops over rows in Python.
 """
 
 from __future__ import annotations
@@ -9,17 +9,17 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-_LETTERS = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), dtype=object)
+_LETTERS = pl.Series(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), dtype=pl.String)
 
 
-def typo_columns(rng: np.random.Generator, n: int, prefix: str) -> dict[str, np.ndarray]:
+def typo_columns(rng: np.random.Generator, n: int, prefix: str) -> dict[str, pl.Series]:
     """Random draws for :func:`typo`: a position fraction, an edit kind and two letters."""
     letter = rng.integers(0, 26, n)
     return {
-        f"{prefix}_pos": rng.random(n),
-        f"{prefix}_kind": rng.integers(0, 4, n).astype(np.int8),
-        f"{prefix}_letter": _LETTERS[letter],
-        f"{prefix}_alt": _LETTERS[(letter + 1) % 26],
+        f"{prefix}_pos": pl.Series(rng.random(n)),
+        f"{prefix}_kind": pl.Series(rng.integers(0, 4, n).astype(np.int8)),
+        f"{prefix}_letter": _LETTERS.gather(letter),
+        f"{prefix}_alt": _LETTERS.gather((letter + 1) % 26),
     }
 
 
