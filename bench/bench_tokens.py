@@ -76,7 +76,10 @@ def main() -> None:
         peer = spaces["operator"].load_identity(b"bench-passphrase").public
         secret = link_secret(identity, peer, engagement.engagement_id)
         messages = [
-            (recipe_key(secret, r.canonical_spec()), _recipe_rows(canonical, r))
+            (
+                recipe_key(secret, r.canonical_spec()),
+                _recipe_rows(canonical.lazy(), canonical.schema, r).collect(),
+            )
             for r in engagement.recipes
         ]
         n_messages = sum(m.height for _, m in messages)

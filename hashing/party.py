@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -74,6 +75,12 @@ def random_refs(n: int) -> pl.Series:
         refs = pl.Series("ref", arr).cast(pl.Binary)
         if refs.n_unique() == n:
             return refs
+
+
+def shuffled(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``frame`` in a uniformly random order (permutation seeded by the OS CSPRNG)."""
+    seed = int.from_bytes(_crypto.random_bytes(16), "big")
+    return frame[np.random.default_rng(seed).permutation(frame.height)]
 
 
 def read_input(path: Path, mapping: CampaignInput | OperatorInput) -> pl.DataFrame:
@@ -249,15 +256,16 @@ def run_party(
     result = tokenize(
         candidates, recipes, keys, frequency_ceiling=engagement.tokens.frequency_ceiling
     )
-    with_token = result.tokens.select(pl.col("ref").unique())
-    canonical = canonical.with_columns(
-        pl.when(
-            pl.col("_reason").is_null()
-            & ~pl.col("ref").is_in(with_token.get_column("ref").implode())
+    with_token = result.tokens.select("ref").unique().with_columns(_has_token=pl.lit(True))
+    canonical = (
+        canonical.join(with_token, on="ref", how="left")
+        .with_columns(
+            pl.when(pl.col("_reason").is_null() & pl.col("_has_token").is_null())
+            .then(pl.lit("no_token"))
+            .otherwise(pl.col("_reason"))
+            .alias("_reason")
         )
-        .then(pl.lit("no_token"))
-        .otherwise(pl.col("_reason"))
-        .alias("_reason")
+        .drop("_has_token")
     )
     kept = canonical.filter(pl.col("_reason").is_null())
     quarantined = canonical.filter(pl.col("_reason").is_not_null())
@@ -289,9 +297,9 @@ def run_party(
         )
 
     say("writing artifacts")
-    # Sorting by the random reference shuffles rows: file order reveals nothing of input order.
-    tokens = result.tokens.sort("ref", "recipe", "token")
-    payloads = payloads.sort("ref")
+    # Shuffled: file order reveals nothing of the input's order.
+    tokens = shuffled(result.tokens)
+    payloads = shuffled(payloads)
     workspace.private.mkdir(parents=True, exist_ok=True)
     kept.select("ref", pl.col(mapping.id_column).cast(pl.String).alias("id"), "_row").write_parquet(
         workspace.private / "crosswalk.parquet"

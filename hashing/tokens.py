@@ -123,28 +123,24 @@ class TokenResult:
     tokens: pl.DataFrame  # ref: Binary(16), recipe: String, token: Binary(32)
     per_recipe: dict[str, int] = field(default_factory=dict)  # tokens kept
     dropped_by_guard: dict[str, int] = field(default_factory=dict)  # token rows dropped
-    records_with_token: int = 0
 
 
-def _recipe_rows(frame: pl.DataFrame, recipe: RecipeLike) -> pl.DataFrame:
+def _recipe_rows(frame: pl.LazyFrame, schema: pl.Schema, recipe: RecipeLike) -> pl.LazyFrame:
     """Rows (ref, message) of one recipe, one per surname variant where it applies."""
     uses_last = any(f == "last_name" for _, f in recipe.components)
     source = frame
-    if uses_last and "last_name_variants" in frame.columns:
-        source = (
-            frame.select(
-                pl.exclude("last_name"),
-                pl.col("last_name_variants").alias("last_name"),
-            )
-            .explode("last_name")
-            .drop("last_name_variants")
-        )
-    message = recipe_message(recipe, source.schema)
-    return (
-        source.select("ref", message.alias("message"))
-        .drop_nulls("message")
-        .unique(["ref", "message"])
-    )
+    exploded = uses_last and "last_name_variants" in schema
+    if exploded:
+        source = frame.select(
+            pl.exclude("last_name", "last_name_variants"),
+            pl.col("last_name_variants").alias("last_name"),
+        ).explode("last_name")
+    message = recipe_message(recipe, schema)
+    rows = source.select("ref", message.alias("message")).drop_nulls("message")
+    # Distinct variants stay distinct unless a transform maps two of them to one code
+    # (nysiis of both halves): then keep one row per (ref, message).
+    transformed = any(t is not None and f == "last_name" for t, f in recipe.components)
+    return rows.unique(["ref", "message"]) if exploded and transformed else rows
 
 
 def tokenize(
@@ -169,23 +165,23 @@ def tokenize(
 
     per_recipe: dict[str, int] = {}
     dropped: dict[str, int] = {}
+    schema = canonical.schema
+    lazy = canonical.lazy()
+    # One lazy query per recipe, all collected together: polars runs them in parallel and
+    # the HMAC itself runs in Rust. Within a recipe each (ref, message) is unique, so the
+    # number of rows sharing a message is the number of records sharing the token.
+    queries = [
+        _recipe_rows(lazy, schema, r).select(
+            "ref",
+            pl.lit(r.name, dtype=pl.String).alias("recipe"),
+            hmac_sha256_expr(pl.col("message"), keys[r.name]).alias("token"),
+            (pl.len().over("message") > frequency_ceiling).alias("_frequent"),
+        )
+        for r in recipes
+    ]
     parts: list[pl.DataFrame] = []
-    messages = [(r, _recipe_rows(canonical, r)) for r in recipes]
-    # One select per recipe; the HMAC itself runs in Rust, one recipe per thread.
-    hashed = pl.collect_all(
-        [
-            rows.lazy().select(
-                "ref",
-                pl.lit(r.name, dtype=pl.String).alias("recipe"),
-                hmac_sha256_expr(pl.col("message"), keys[r.name]).alias("token"),
-            )
-            for r, rows in messages
-        ]
-    )
-    for (r, _), frame in zip(messages, hashed, strict=True):
-        counts = frame.group_by("token").agg(pl.col("ref").n_unique().alias("n"))
-        frequent = counts.filter(pl.col("n") > frequency_ceiling).select("token")
-        kept = frame.join(frequent, on="token", how="anti") if frequent.height else frame
+    for r, frame in zip(recipes, pl.collect_all(queries), strict=True):
+        kept = frame.filter(~pl.col("_frequent")).drop("_frequent")
         dropped[r.name] = frame.height - kept.height
         per_recipe[r.name] = kept.height
         parts.append(kept)
@@ -195,9 +191,4 @@ def tokenize(
         if parts
         else pl.DataFrame(schema={"ref": pl.Binary, "recipe": pl.String, "token": pl.Binary})
     )
-    return TokenResult(
-        tokens=tokens,
-        per_recipe=per_recipe,
-        dropped_by_guard=dropped,
-        records_with_token=tokens.get_column("ref").n_unique() if tokens.height else 0,
-    )
+    return TokenResult(tokens=tokens, per_recipe=per_recipe, dropped_by_guard=dropped)
