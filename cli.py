@@ -130,9 +130,16 @@ def samples() -> None:
 @click.option("--voters", type=click.IntRange(min=10), default=2000, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--days", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--noise",
+    type=click.FloatRange(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="Scale of the disagreement between the files (0: none; 1: realistic).",
+)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
 @library_errors
-def samples_generate(voters: int, seed: int, days: int, out_dir: Path) -> None:
+def samples_generate(voters: int, seed: int, days: int, noise: float, out_dir: Path) -> None:
     """Write a seeded synthetic world: voter, subscriber, box and viewing files, and the
     ground truth in truth/ (which no role reads).
 
@@ -140,7 +147,7 @@ def samples_generate(voters: int, seed: int, days: int, out_dir: Path) -> None:
     """
     from samples.generate import generate_world
 
-    summary = generate_world(out_dir, voters=voters, seed=seed, days=days)
+    summary = generate_world(out_dir, voters=voters, seed=seed, days=days, noise=noise)
     click.echo(f"wrote a synthetic world to {out_dir}")
     for key, value in summary.to_dict().items():
         click.echo(f"  {key:>12}: {value:,}" if isinstance(value, int) else f"  {key}: {value}")
