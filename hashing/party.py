@@ -146,7 +146,9 @@ def _box_lists(
     source = mapping.boxes
     notes: dict[str, int] = {}
     if source is None:
-        raise InputError("the engagement declares no [inputs.operator.boxes] source")
+        # A person-level engagement (e.g. a benchmark) that stops after matching: every
+        # account gets an empty, still fixed-size, sealed box list.
+        return frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("box_ids")), notes
     if source.in_subscriber_file:
         assert source.column is not None
         lists = (
@@ -230,8 +232,8 @@ def run_party(
         ("bad_encoding", _bad_encoding(frame, list(mapping.columns_for()))),
         ("no_identifying_field", ~usable_mask()),
     ]
+    max_boxes = mapping.boxes.max_boxes if role == "operator" and mapping.boxes else 1
     if role == "operator":
-        max_boxes = mapping.boxes.max_boxes
         reasons += [
             ("too_many_boxes", pl.col("box_ids").list.len() > max_boxes),
             (
@@ -291,9 +293,7 @@ def run_party(
         key = seal_key(identity, measurement, eid, "boxes")
         payloads = kept.select(
             "ref",
-            seal_box_lists(kept.get_column("box_ids"), key, eid, mapping.boxes.max_boxes).alias(
-                "sealed_boxes"
-            ),
+            seal_box_lists(kept.get_column("box_ids"), key, eid, max_boxes).alias("sealed_boxes"),
         )
 
     say("writing artifacts")

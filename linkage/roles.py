@@ -189,7 +189,7 @@ def run_measurement(
     operator = producer_bundle(engagement, "operator")
     campaign = producer_bundle(engagement, "campaign")
     max_boxes = (
-        engagement.inputs.operator.boxes.max_boxes if engagement.inputs.operator.boxes else 8
+        engagement.inputs.operator.boxes.max_boxes if engagement.inputs.operator.boxes else 1
     )
     boxes = unseal_box_lists(
         households.get_column("sealed_boxes"),
