@@ -381,6 +381,9 @@ def audit_paths(
     report = AuditReport(context.engagement_id)
     files, problems = expand(paths)
     report.problems += problems
+    if not files and not problems:
+        # Auditing nothing proves nothing: a wrong folder must not read as "clean".
+        report.problems.append(Problem("-", "no artifact found under the given paths"))
     if not check_signatures:
         verifier = None
         report.skipped.append(SIGNATURE_CHECK)
