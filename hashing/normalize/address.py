@@ -281,7 +281,7 @@ def _split_unit_frame(frame: pl.DataFrame, column: str, street: str, unit: str) 
     frame = frame.with_columns(c.alias(street), pl.lit(None, dtype=pl.String).alias(unit))
     markers = [f" {w} " for w in _line_id_words()] + [" #"]
     tests = frame.select(
-        (c + " ").str.contains_any(markers).alias("designated"),
+        c.str.contains_any(markers).alias("designated"),
         c.str.contains(rf" (?:{p['line_bare']})$").alias("bare"),
         c.str.contains(r" (?:\d\S*|[A-DF-MO-RT-VX-Z])$").alias("trailing"),
     )
@@ -397,7 +397,11 @@ def _house_values(s: pl.Series) -> pl.Series:
 
 def _city_frame(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     c = pl.col(column)
-    e = c.str.replace_all("#", "").str.replace_all(" +", " ").str.strip_chars()
+    frame = frame.with_columns(
+        c.str.replace_all("#", "").str.replace_all(" +", " ").str.strip_chars()
+    )
+    frame = frame.with_columns(null_if(c, is_placeholder(c)))
+    e = c
     for letter, word in _CITY_FIRST_WORDS.items():
         e = e.str.replace(f"^{letter} ", f"{word} ")
     frame = frame.with_columns(_tokens_replaced(e, _CITY_WORDS))

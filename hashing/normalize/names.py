@@ -232,7 +232,8 @@ def _suffix_expr(e: pl.Expr, *, column: bool = False) -> pl.Expr:
 
 
 def _suffix_values(s: pl.Series) -> pl.Series:
-    return apply_expr(_clean_values(s), lambda e: _suffix_expr(e, column=True))
+    # Not _clean_values: a suffix column may hold a bare digit ("3" for III).
+    return apply_expr(transliterate(s), lambda e: _suffix_expr(_clean(e), column=True))
 
 
 def _trailing_suffixes(c: pl.Expr) -> pl.Expr:
