@@ -58,6 +58,7 @@ _FRACTIONS = {"½": " 1/2 ", "¼": " 1/4 ", "¾": " 3/4 "}
 
 
 DType = pl.DataType | type[pl.DataType]
+_SEED, _CHECK_SEED = 0x5EED, 0xC0FFEE
 
 
 def on_distinct(
@@ -97,17 +98,19 @@ def by_distinct(series: pl.Series, func: Callable[[pl.Series], pl.Series]) -> pl
 def distinct_codes(series: pl.Series) -> tuple[pl.Series, pl.Series]:
     """(code of each row, distinct values) such that ``distinct.gather(codes) == series``.
 
-    Distinct values are found through 64-bit hashes, which is several times faster than
-    comparing strings; the result is checked value by value, and on a hash collision
-    (vanishingly rare) the exact, slower way is taken instead.
+    Distinct values are found through a 64-bit hash, several times faster than comparing
+    strings. Each row is then checked against its representative with a second,
+    independent 64-bit hash; if any differs (a collision of the first hash, about one
+    chance in ten million for a million distinct values) the exact, slower way is taken.
     """
-    frame = pl.DataFrame({"h": series.hash(seed=0x5EED), "v": series})
+    frame = pl.DataFrame(
+        {"h": series.hash(seed=_SEED), "check": series.hash(seed=_CHECK_SEED), "v": series}
+    )
     first = frame.filter(pl.col("h").is_first_distinct())
     table = first.select("h", pl.int_range(pl.len(), dtype=pl.UInt32).alias("code"))
     codes = frame.select("h").join(table, on="h", how="left", maintain_order="left")["code"]
-    distinct = first.get_column("v")
-    if distinct.gather(codes).eq_missing(series).all():
-        return codes, distinct
+    if first.get_column("check").gather(codes).equals(frame.get_column("check")):
+        return codes, first.get_column("v")
     distinct = series.unique(maintain_order=True)
     table = pl.DataFrame(
         {"v": distinct, "code": pl.int_range(distinct.len(), dtype=pl.UInt32, eager=True)}
@@ -133,13 +136,23 @@ def on_rows(
     if positions.len() == 0:
         return frame
     sub = func(frame[positions])
+    spread: pl.Series | None = None  # row → its position in ``sub``, for nested columns
     columns = []
     for name, values in sub.to_dict().items():
         if name in frame.columns:
             base = frame.get_column(name).cast(values.dtype)
         else:
             base = pl.repeat(None, frame.height, dtype=values.dtype, eager=True).rename(name)
-        columns.append(base.clone().scatter(positions, values))
+        if not values.dtype.is_nested():
+            columns.append(base.clone().scatter(positions, values))
+            continue
+        if spread is None:
+            spread = pl.repeat(None, frame.height, dtype=pl.UInt32, eager=True).scatter(
+                positions, pl.int_range(positions.len(), dtype=pl.UInt32, eager=True)
+            )
+        chosen = mask.fill_null(False)
+        merged = pl.select(pl.when(chosen).then(values.gather(spread)).otherwise(base))
+        columns.append(merged.to_series().rename(name))
     return frame.with_columns(columns)
 
 

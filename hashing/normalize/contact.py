@@ -43,22 +43,21 @@ def _common_shape(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     a valid, non-placeholder North American number)."""
     text = pl.col(column)
     frame = frame.select(
-        text.str.replace_many(_PUNCTUATION, [""] * len(_PUNCTUATION))
-        .str.extract(r"^1?(\d{10})$", 1)
-        .alias("ten"),
-        (text.str.contains("+", literal=True) & ~text.str.contains(r"^\s*\+\s*1\D*\d")).alias(
-            "foreign"
-        ),
+        text.str.replace_many(_PUNCTUATION, [""] * len(_PUNCTUATION)).alias("digits"),
+        # "+" starts a North American number only as "+1"; anything else is foreign.
+        (text.str.contains("+", literal=True) & ~text.str.contains(r"^\s*\+\s*1")).alias("foreign"),
     )
+    digits = pl.col("digits")
+    shaped = digits.str.contains(r"^1?\d{10}$") & ~pl.col("foreign")
+    frame = frame.select(pl.when(shaped).then(digits.str.slice(-10)).alias("ten"))
     ten = pl.col("ten")
-    shaped = ten.is_not_null() & ~pl.col("foreign")
     valid = (
         ten.str.contains(r"^[2-9]\d\d[2-9]")
         & (ten.str.slice(1, 2) != "11")
         & ~ten.is_in(_PHONE_PLACEHOLDERS)
     )
     return frame.select(
-        shaped.alias("shaped"), pl.when(shaped & valid).then(pl.lit("+1") + ten).alias("e164")
+        ten.is_not_null().alias("shaped"), pl.when(valid).then(pl.lit("+1") + ten).alias("e164")
     )
 
 

@@ -253,7 +253,19 @@ def _last_frame(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     )
     frame = frame.with_columns(_no_name(pl.col("_r")).str.replace_all(r"\bSAINT ", "ST "))
     r = pl.col("_r")
+    # One-word surnames (most) are their own only variant; the others are split below.
     frame = frame.with_columns(
+        r.alias("last_name"),
+        pl.when(r.is_not_null()).then(pl.concat_list(r)).alias("last_name_variants"),
+    )
+    compound = frame.get_column("_r").str.contains(" ", literal=True)
+    return on_rows(frame, compound, _compound_surnames).drop("_r")
+
+
+def _compound_surnames(frame: pl.DataFrame) -> pl.DataFrame:
+    """Joined surname and its variants for surnames of several words (column ``_r``)."""
+    r = pl.col("_r")
+    frame = frame.select(
         r.str.replace_all(rf"\b({_GLUE_ALL_RE}) ", "${1}").alias("_glued"),
         r.str.replace_all(rf"\b({_BOUND_ALL_RE}) ", "${1}")
         .str.replace_all(rf"\b(?:{_PARTICLE_RE})(?: |$)", "")
@@ -265,9 +277,7 @@ def _last_frame(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     extras = pl.concat_list(glued.str.split(" "), pl.col("_cores").str.split(" "))
     extras = extras.list.eval(pl.element().filter(pl.element().str.len_bytes() >= 2))
     variants = pl.concat_list(pl.col("last_name"), extras).list.unique(maintain_order=True)
-    variants = pl.when(pl.col("last_name").is_null()).then(None).otherwise(variants)
-    frame = frame.with_columns(variants.alias("last_name_variants"))
-    return frame.drop("_r", "_glued", "_cores")
+    return frame.select("last_name", variants.alias("last_name_variants"))
 
 
 def _last_name_values(s: pl.Series) -> pl.Series:

@@ -28,10 +28,14 @@ def test_distinct_codes_rebuild_the_column(values: list[str | None]) -> None:
 
 
 def test_distinct_codes_survive_a_hash_collision(monkeypatch: pytest.MonkeyPatch) -> None:
-    def same_hash(self: pl.Series, *args: object, **kwargs: object) -> pl.Series:
-        return pl.zeros(self.len(), dtype=pl.UInt64, eager=True)
+    original = pl.Series.hash
 
-    monkeypatch.setattr(pl.Series, "hash", same_hash)
+    def colliding(self: pl.Series, seed: int = 0, **kwargs: int | None) -> pl.Series:
+        if seed == _common._SEED:  # every value gets the same first hash
+            return pl.zeros(self.len(), dtype=pl.UInt64, eager=True)
+        return original(self, seed, **kwargs)
+
+    monkeypatch.setattr(pl.Series, "hash", colliding)
     codes, distinct = distinct_codes(pl.Series(["a", "b", "a", None]))
     assert distinct.gather(codes).to_list() == ["a", "b", "a", None]
     assert distinct.to_list() == ["a", "b", None]
@@ -66,6 +70,16 @@ def test_on_rows_touches_only_the_chosen_rows() -> None:
     )
     assert out.to_dict(as_series=False) == {"v": ["A", "b", "c"], "n": ["x", None, None]}
     assert on_rows(frame, pl.Series([False] * 3), lambda f: f.select(pl.lit(1))).equals(frame)
+
+
+def test_on_rows_writes_nested_columns_back() -> None:
+    frame = pl.DataFrame({"v": ["a b", "c", None]})
+    out = on_rows(
+        frame,
+        pl.Series([True, False, True]),
+        lambda f: f.select(pl.col("v").str.split(" ").alias("parts")),
+    )
+    assert out["parts"].to_list() == [["a", "b"], None, None]
 
 
 def test_transliterate_only_touches_non_ascii_values() -> None:
