@@ -1,8 +1,9 @@
 """Assignment: which candidate pairs become links, and why the other voters stay unmatched.
 
 Input is the scored pair frame: ``a, b, mask, weight, posterior`` (one row per candidate
-pair). Output is an ``Assignment``: the accepted ``(a, b)`` pairs and, for every campaign
-record that has candidates but stays unmatched, one reason:
+pair; ``a`` and ``b`` are the records' row numbers in their payload frames, UInt32).
+Output is an ``Assignment``: the accepted ``(a, b)`` pairs and, for every campaign record
+that has candidates but stays unmatched, one reason:
 
 ``ambiguous_tie``      the best candidates (by weight, or in one waterfall pass) are several
                        accounts, with person-level evidence: nothing tells them apart.
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from linkage.matching.candidates import ROW
 from linkage.matching.config import MatchConfig
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ def _has(bits: int) -> pl.Expr:
 
 
 def _empty_matches() -> pl.DataFrame:
-    return pl.DataFrame(schema={"a": pl.UInt128(), "b": pl.UInt128()})
+    return pl.DataFrame(schema={"a": ROW, "b": ROW})
 
 
 def _unmatched(frame: pl.DataFrame) -> pl.DataFrame:
@@ -260,7 +262,7 @@ def one_to_one_fellegi_sunter(scored: pl.DataFrame, config: MatchConfig) -> Assi
 
 def _ambiguous_reasons(tied: list[pl.DataFrame]) -> pl.DataFrame:
     if not tied:
-        return pl.DataFrame(schema={"a": pl.UInt128(), "reason": pl.String()})
+        return pl.DataFrame(schema={"a": ROW, "reason": pl.String()})
     return (
         pl.concat(tied)
         .group_by("a")

@@ -5,9 +5,11 @@ token of one recipe. It is found with hash joins on ``(recipe bit, token)``, nev
 comparing records one by one, and the query runs on polars' streaming engine so that the
 token files need not fit in memory at once.
 
-Inside the matcher a 16-byte ``ref`` is carried as an unsigned 128-bit integer (the same
-16 bytes, reinterpreted): hashing and grouping fixed-width integers is much cheaper than
-hashing byte strings, and the mapping is exact, so nothing is lost or confused.
+Inside the join a 16-byte ``ref`` is carried as an unsigned 128-bit integer (the same 16
+bytes, reinterpreted): hashing fixed-width integers is much cheaper than hashing byte
+strings, and the mapping is exact. Right after the join, each pair's refs are replaced by
+the row numbers of the two records in their payload frames (``index_pairs``): everything
+downstream groups on 32-bit integers and fetches payload columns by position.
 
 The agreement pattern of a pair is a ``UInt32`` bitmask: bit ``i`` is set when the pair
 shares a token of recipe ``i`` (``MatchConfig.features`` order). A record may carry
@@ -26,6 +28,7 @@ from linkage.matching.config import MatchConfig
 
 REF_INT = pl.UInt128()
 MASK = pl.UInt32()
+ROW = pl.UInt32()  # a record's row number in its payload frame
 
 
 def ref_as_int(column: str = "ref") -> pl.Expr:
@@ -33,22 +36,13 @@ def ref_as_int(column: str = "ref") -> pl.Expr:
     return pl.col(column).bin.reinterpret(dtype=REF_INT, endianness="little")
 
 
-def _recipe_bits(config: MatchConfig) -> dict[str, int]:
-    return {name: 1 << i for i, name in enumerate(config.names)}
-
-
-def _usable_tokens(tokens: pl.LazyFrame, config: MatchConfig, side: str) -> pl.LazyFrame:
-    """Configured, well-formed tokens as ``(side, bit, token)``."""
-    bits = _recipe_bits(config)
+def _recipe_tokens(tokens: pl.LazyFrame, recipe: str, side: str) -> pl.LazyFrame:
+    """Well-formed tokens of one recipe as ``(side, token)``."""
     return tokens.filter(
-        pl.col("recipe").is_in(list(bits))
+        (pl.col("recipe") == recipe)
         & (pl.col("ref").bin.size() == REF_BYTES)
         & (pl.col("token").bin.size() == TOKEN_BYTES)
-    ).select(
-        ref_as_int().alias(side),
-        pl.col("recipe").replace_strict(bits, return_dtype=MASK).alias("bit"),
-        pl.col("token"),
-    )
+    ).select(ref_as_int().alias(side), "token")
 
 
 def candidate_pairs(
@@ -56,15 +50,20 @@ def candidate_pairs(
 ) -> pl.LazyFrame:
     """Every pair sharing a token of the same recipe: ``a, b: UInt128, mask: UInt32``.
 
-    One row per distinct ``(a, b)``; ``mask`` holds the recipe bits only (the
-    group-support bit is added by ``add_group_support``). Duplicate token rows change
-    nothing. Tokens of recipes not in ``config`` and malformed rows (a ref not 16 bytes,
-    a token not 32 bytes) are left out; ``token_counts`` counts them.
+    One hash join per recipe (each smaller than one join over all recipes: less memory,
+    and measured faster), then one row per distinct ``(a, b)`` with the OR of the recipe
+    bits. ``mask`` holds the recipe bits only (the group-support bit is added by
+    ``add_group_support``). Duplicate token rows change nothing. Tokens of recipes not in
+    ``config`` and malformed rows (a ref not 16 bytes, a token not 32 bytes) are left
+    out; ``token_counts`` counts them.
     """
-    left = _usable_tokens(campaign_tokens, config, "a")
-    right = _usable_tokens(operator_tokens, config, "b")
-    joined = left.join(right, on=["bit", "token"], how="inner")
-    return joined.group_by("a", "b").agg(pl.col("bit").bitwise_or().alias("mask"))
+    per_recipe = [
+        _recipe_tokens(campaign_tokens, recipe, "a")
+        .join(_recipe_tokens(operator_tokens, recipe, "b"), on="token", how="inner")
+        .select("a", "b", pl.lit(1 << i, MASK).alias("bit"))
+        for i, recipe in enumerate(config.names)
+    ]
+    return pl.concat(per_recipe).group_by("a", "b").agg(pl.col("bit").bitwise_or().alias("mask"))
 
 
 @dataclass(frozen=True)
@@ -104,13 +103,14 @@ def token_counts(aggregate: pl.DataFrame, config: MatchConfig) -> TokenCounts:
 
 
 def prepared_payloads(payloads: pl.LazyFrame, side: str, blob: str, kind: str) -> pl.DataFrame:
-    """The payloads of one side keyed by the integer ref ``side``; refs checked.
+    """The payloads of one side, collected, with the integer ref ``side``; refs checked.
 
-    Raises ``InputError`` (with counts only) when a ref is not 16 bytes or appears twice:
-    a record must be one row, or it could be attached twice.
+    Row ``i`` of the result is record ``i`` of the matcher: pairs refer to records by
+    these row numbers. Raises ``InputError`` (with counts only) when a ref is not 16 bytes
+    or appears twice: a record must be one row, or it could be attached twice.
     """
     extra = ["group"] if "group" in payloads.collect_schema() else []
-    frame = payloads.select(ref_as_int().alias(side), "ref", blob, *extra).collect()
+    frame = payloads.select(ref_as_int().alias(side), "ref", blob, *extra).collect().rechunk()
     bad = frame.get_column(side).null_count()
     if bad:
         raise InputError(f"{kind}: {bad} rows have a 'ref' that is not {REF_BYTES} bytes")
@@ -120,33 +120,54 @@ def prepared_payloads(payloads: pl.LazyFrame, side: str, blob: str, kind: str) -
     return frame
 
 
+def index_pairs(
+    pairs: pl.DataFrame, campaign_payloads: pl.DataFrame, operator_payloads: pl.DataFrame
+) -> pl.DataFrame:
+    """Replace the integer refs ``a``, ``b`` of each pair by payload row numbers (UInt32).
+
+    Raises ``InputError`` when a token names a record that has no payload row.
+    """
+    rows_a = campaign_payloads.select("a", pl.int_range(pl.len(), dtype=ROW).alias("row_a"))
+    rows_b = operator_payloads.select("b", pl.int_range(pl.len(), dtype=ROW).alias("row_b"))
+    indexed = (
+        pairs.lazy()
+        .join(rows_a.lazy(), on="a", how="left")
+        .join(rows_b.lazy(), on="b", how="left")
+        .select(pl.col("row_a").alias("a"), pl.col("row_b").alias("b"), "mask")
+        .collect()
+    )
+    for side, party in (("a", "campaign"), ("b", "operator")):
+        unknown = indexed.filter(pl.col(side).is_null()).get_column(side).len()
+        if unknown:
+            records = pairs.filter(indexed.get_column(side).is_null()).get_column(side)
+            raise InputError(
+                f"{party} tokens: {records.n_unique()} records have tokens but no row in "
+                f"{party}_payloads"
+            )
+    return indexed
+
+
 def add_group_support(
-    pairs: pl.LazyFrame, campaign_groups: pl.LazyFrame, config: MatchConfig
-) -> pl.LazyFrame:
+    pairs: pl.DataFrame, campaign_groups: pl.Series, config: MatchConfig
+) -> pl.DataFrame:
     """Set the group-support bit of each pair (household reasoning, DESIGN §7).
 
     A pair (voter ``a``, account ``b``) is supported when *another* voter of ``a``'s
     group (the campaign's keyed token of the home address) agrees with ``b`` by a
     person-level recipe: a housemate is the account holder, so an address agreement of
-    ``a`` with ``b`` is very likely a true household link. ``campaign_groups`` is
-    ``(a, group)``; a null group supports nothing.
+    ``a`` with ``b`` is very likely a true household link. ``campaign_groups`` holds the
+    group of each campaign record, by row number; a null group supports nothing.
     """
     if not config.group_support:
         return pairs
-    person = pl.lit(config.person_bits, MASK)
-    with_group = pairs.join(campaign_groups, on="a", how="left")
-    has_person = (pl.col("mask") & person) != 0
-    confirmers = (
-        with_group.filter(has_person & pl.col("group").is_not_null())
-        .group_by("group", "b")
-        .agg(pl.len().alias("confirmers"))
-    )
-    others = pl.col("confirmers").cast(pl.Int64).fill_null(0) - has_person.cast(pl.Int64)
-    support = pl.when(others > 0).then(pl.lit(config.support_bit, MASK)).otherwise(0)
-    return (
-        with_group.join(confirmers, on=["group", "b"], how="left", nulls_equal=False)
-        .with_columns((pl.col("mask") | support).cast(MASK).alias("mask"))
-        .select("a", "b", "mask")
+    has_person = (pl.col("mask") & pl.lit(config.person_bits, MASK)) != 0
+    # voters of the group agreeing with the account by a person-level recipe, minus self
+    confirmers = has_person.cast(pl.Int64).sum().over("group", "b")
+    others = confirmers - has_person.cast(pl.Int64)
+    supported = pl.col("group").is_not_null() & (others > 0)
+    bit = pl.when(supported).then(pl.lit(config.support_bit, MASK)).otherwise(pl.lit(0, MASK))
+    return pairs.with_columns(campaign_groups.gather(pairs.get_column("a")).alias("group")).select(
+        "a", "b", (pl.col("mask") | bit).alias("mask")
     )
 
 

@@ -19,7 +19,7 @@ recordlinkage's ``ECMClassifier`` runs the same iteration over unique rows and c
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +82,15 @@ class FSModel:
         total = self.weights(gamma) + self.prior_log2_odds
         return 1.0 / (1.0 + np.exp2(-np.clip(total, -1000.0, 1000.0)))
 
+    def with_u_floor(self, floor: float) -> FSModel:
+        """The same model with every u at least ``floor``.
+
+        A feature that never agrees among the estimated non-matches gets u -> 0 and an
+        unbounded weight; the pipeline floors u at one pair of the comparison space
+        (``1 / (|A| x |B|)``): the data cannot show a rarer agreement than that.
+        """
+        return replace(self, u=np.where(self.active, np.maximum(self.u, floor), self.u))
+
     def _clipped(self) -> tuple[FloatArray, FloatArray]:
         m = np.clip(np.nan_to_num(self.m, nan=0.5), EPS, 1.0 - EPS)
         u = np.clip(np.nan_to_num(self.u, nan=0.5), EPS, 1.0 - EPS)
@@ -122,7 +131,9 @@ def fit_em(
     """Estimate m, u and p by EM over distinct agreement patterns and their counts.
 
     ``gamma`` (K x F, boolean) holds the distinct patterns, ``counts`` (K) how many pairs
-    show each. A feature that never agrees is left out of the estimation (NaN m/u).
+    show each. A feature that never agrees is left out of the estimation (NaN m/u). The
+    iteration is recordlinkage's ECM one (see ``FSModel.with_u_floor`` for what the
+    pipeline does after it).
     """
     s = settings or EMSettings()
     g = np.asarray(gamma, dtype=bool)

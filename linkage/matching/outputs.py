@@ -67,32 +67,28 @@ def households_and_members(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Mint a household per matched account; return ``(households, members, minted)``.
 
-    ``minted`` (``b, household``) stays inside the matcher. Members are every matched
-    voter's sealed segments under its household reference.
+    ``matches`` holds ``(a, b)`` payload row numbers. ``minted`` (``b, household``) stays
+    inside the matcher. Members are every matched voter's sealed segments under its
+    household reference.
     """
-    accounts = matches.select("b").unique().sort("b")
+    # Refs are minted and shuffle keys drawn in the order of the input refs (not of the
+    # rows), so that a seeded run gives the same outputs however the inputs are ordered.
+    accounts = matches.select("b").unique()
+    accounts = accounts.sort(operator_payloads.get_column("b").gather(accounts.get_column("b")))
     minted = accounts.with_columns(randomness.refs(accounts.height))
-    households = (
-        minted.join(operator_payloads.select("b", "sealed_boxes"), on="b", how="inner")
-        .select("household", "sealed_boxes")
-        .sort("household")  # the references are random: sorting by them shuffles
-    )
-    # a fixed order before the shuffle keys are drawn, so a seeded run is reproducible
-    members = (
-        matches.sort("a")
-        .join(minted, on="b", how="inner", maintain_order="left")
-        .join(
-            campaign_payloads.select("a", "sealed_segments"),
-            on="a",
-            how="inner",
-            maintain_order="left",
-        )
-        .select("household", "sealed_segments")
-    )
-    members = (
-        members.with_columns(randomness.sort_keys(members.height)).sort("_shuffle").drop("_shuffle")
-    )
-    return households, members, minted
+    boxes = operator_payloads.get_column("sealed_boxes").gather(minted.get_column("b"))
+    households = minted.select("household", boxes)
+    voters = matches.sort(campaign_payloads.get_column("a").gather(matches.get_column("a")))
+    voters = voters.join(minted, on="b", how="inner", maintain_order="left")
+    segments = campaign_payloads.get_column("sealed_segments").gather(voters.get_column("a"))
+    members = voters.select("household", segments)
+    return _shuffled(households, randomness), _shuffled(members, randomness), minted
+
+
+def _shuffled(frame: pl.DataFrame, randomness: Randomness) -> pl.DataFrame:
+    """``frame`` in a uniformly random order."""
+    keys = randomness.sort_keys(frame.height)
+    return frame.with_columns(keys).sort("_shuffle").drop("_shuffle")
 
 
 def pattern_table(masks: Iterable[int], model: FSModel, config: MatchConfig) -> pl.DataFrame:
@@ -130,26 +126,27 @@ def pattern_name(mask: int, config: MatchConfig) -> str:
     return "+".join(names) if names else "none"
 
 
+def decided_pairs(scored: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+    """``scored`` with a ``matched`` flag (each record has at most one match)."""
+    chosen = matches.select("a", pl.col("b").alias("b_match"))
+    return (
+        scored.join(chosen, on="a", how="left")
+        .with_columns((pl.col("b") == pl.col("b_match")).fill_null(False).alias("matched"))
+        .drop("b_match")
+    )
+
+
 def private_pairs(
-    scored: pl.DataFrame,
-    matches: pl.DataFrame,
-    campaign_payloads: pl.DataFrame,
-    operator_payloads: pl.DataFrame,
+    decided: pl.DataFrame, campaign_payloads: pl.DataFrame, operator_payloads: pl.DataFrame
 ) -> pl.DataFrame:
     """The private pairs frame (``PAIRS``): every candidate pair with its score and fate."""
-    matched = matches.select("a", "b", pl.lit(True).alias("matched"))
-    return (
-        scored.join(matched, on=["a", "b"], how="left")
-        .join(campaign_payloads.select("a", campaign_ref="ref"), on="a", how="inner")
-        .join(operator_payloads.select("b", operator_ref="ref"), on="b", how="inner")
-        .select(
-            "campaign_ref",
-            "operator_ref",
-            "weight",
-            "posterior",
-            "first_recipe",
-            pl.col("matched").fill_null(False),
-        )
+    return decided.select(
+        campaign_payloads.get_column("ref").gather(decided.get_column("a")).alias("campaign_ref"),
+        operator_payloads.get_column("ref").gather(decided.get_column("b")).alias("operator_ref"),
+        "weight",
+        "posterior",
+        "first_recipe",
+        "matched",
     )
 
 

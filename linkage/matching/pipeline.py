@@ -10,6 +10,7 @@ payloads (one row per record) and the candidate pairs (one row per pair sharing 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import polars as pl
@@ -21,6 +22,7 @@ from linkage.matching.candidates import (
     TokenCounts,
     add_group_support,
     candidate_pairs,
+    index_pairs,
     pattern_counts,
     prepared_payloads,
     token_counts,
@@ -31,6 +33,7 @@ from linkage.matching.em import FSModel, fit_em, gamma_from_masks, with_non_cand
 from linkage.matching.outputs import (
     PAIRS,
     Randomness,
+    decided_pairs,
     households_and_members,
     pattern_table,
     private_pairs,
@@ -74,6 +77,7 @@ def match(
     contract, a ref is malformed or repeated, or a token names a record that has no
     payload row. See ``docs/matching.md`` for the method.
     """
+    clock = _Stopwatch()
     c_tokens, o_tokens = campaign_tokens.lazy(), operator_tokens.lazy()
     check_frame(c_tokens, "tokens")
     check_frame(o_tokens, "tokens")
@@ -86,11 +90,13 @@ def match(
         [token_counts_query(c_tokens), token_counts_query(o_tokens)], engine="streaming"
     )
     c_counts, o_counts = token_counts(c_agg, config), token_counts(o_agg, config)
+    clock.lap("payloads and token counts")
 
     pairs = candidate_pairs(c_tokens, o_tokens, config).collect(engine="streaming")
-    _check_known(pairs, c_pay, "a", "campaign")
-    _check_known(pairs, o_pay, "b", "operator")
-    pairs = add_group_support(pairs.lazy(), c_pay.lazy().select("a", "group"), config).collect()
+    clock.lap("candidate pairs")
+    pairs = index_pairs(pairs, c_pay, o_pay)
+    pairs = add_group_support(pairs, c_pay.get_column("group"), config)
+    clock.lap("group support")
     log.info("candidate pairs: %d", pairs.height)
 
     patterns = pattern_counts(pairs)
@@ -99,22 +105,26 @@ def match(
         patterns.get_column("mask").to_numpy(), patterns.get_column("pairs").to_numpy(), space
     )
     gamma = gamma_from_masks(masks, len(config.features))
-    model = fit_em(config.features, gamma, counts, config.em)
+    model = fit_em(config.features, gamma, counts, config.em).with_u_floor(1.0 / max(space, 1))
     log.info("EM: %d iterations, converged=%s", model.iterations, model.converged)
 
     table = pattern_table(patterns.get_column("mask").to_list(), model, config)
     scored = pairs.join(
         table.select("mask", "weight", "posterior", "first_recipe"), on="mask", how="left"
     )
+    clock.lap("EM and weights")
     assignment = assign(scored, config)
+    clock.lap("assignment")
 
     households, members, _ = households_and_members(
         assignment.matches, c_pay, o_pay, Randomness(config.seed)
     )
     check_frame(households, "households")
     check_frame(members, "members")
-    pairs_out = private_pairs(scored, assignment.matches, c_pay, o_pay)
+    decided = decided_pairs(scored, assignment.matches)
+    pairs_out = private_pairs(decided, c_pay, o_pay)
     check_frame_private(pairs_out)
+    clock.lap("outputs")
 
     unmatched = assignment.reason_counts()
     unmatched["no_candidate"] = c_pay.height - scored.get_column("a").n_unique()
@@ -127,7 +137,7 @@ def match(
         patterns,
         table,
         model,
-        scored,
+        decided,
         assignment,
         unmatched,
         households.height,
@@ -137,18 +147,22 @@ def match(
     return MatchResult(households, members, report, pairs_out, model, unmatched)
 
 
+class _Stopwatch:
+    """Logs the seconds each stage took (debug level)."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        log.debug("%s: %.2f s", stage, now - self._last)
+        self._last = now
+
+
 def check_frame_private(pairs: pl.DataFrame) -> None:
     """Raise ``InputError`` unless ``pairs`` has exactly the columns and dtypes of ``PAIRS``."""
     if dict(pairs.schema) != PAIRS:
         raise InputError("pairs frame does not match its contract (linkage.matching.PAIRS)")
-
-
-def _check_known(pairs: pl.DataFrame, payloads: pl.DataFrame, side: str, party: str) -> None:
-    unknown = pairs.select(side).unique().join(payloads.select(side), on=side, how="anti").height
-    if unknown:
-        raise InputError(
-            f"{party} tokens: {unknown} records have tokens but no row in {party}_payloads"
-        )
 
 
 def _report(
@@ -160,14 +174,14 @@ def _report(
     patterns: pl.DataFrame,
     table: pl.DataFrame,
     model: FSModel,
-    scored: pl.DataFrame,
+    decided: pl.DataFrame,
     assignment: Assignment,
     unmatched: dict[str, int],
     households: int,
 ) -> pl.DataFrame:
     """Aggregate figures only: counts, rates, estimated parameters, a weight histogram."""
     voters = assignment.matches.height
-    candidates = scored.height
+    candidates = decided.height
     summary = {
         "campaign_records": campaign_records,
         "operator_records": operator_records,
@@ -179,7 +193,7 @@ def _report(
         "operator_tokens_malformed": o_counts.malformed,
         "comparison_space": float(campaign_records) * float(operator_records),
         "candidate_pairs": candidates,
-        "campaign_records_with_candidates": candidates and scored.get_column("a").n_unique(),
+        "campaign_records_with_candidates": campaign_records - unmatched["no_candidate"],
         "matched_voters": voters,
         "matched_households": households,
         "match_rate": voters / campaign_records if campaign_records else 0.0,
@@ -191,11 +205,7 @@ def _report(
     }
     masks = patterns.get_column("mask").to_list()
     pair_counts = patterns.get_column("pairs").to_list()
-    first = (
-        assignment.matches.join(scored.select("a", "b", "first_recipe"), on=["a", "b"])
-        .get_column("first_recipe")
-        .value_counts()
-    )
+    first = decided.filter("matched").get_column("first_recipe").value_counts()
     first_counts = {str(k): int(n) for k, n in first.iter_rows()}
     recipe: dict[str, float] = {}
     for i, name in enumerate(config.features):
@@ -220,7 +230,7 @@ def _report(
         em[f"{name}.u"] = model.u[i]
         em[f"{name}.weight_agree"] = agree[i]
         em[f"{name}.weight_disagree"] = disagree[i]
-    histogram = weight_histogram(scored.get_column("weight"), config.weight_bin)
+    histogram = weight_histogram(decided.get_column("weight"), config.weight_bin)
     rows = (
         section("summary", summary)
         + section("recipe", recipe)

@@ -55,10 +55,10 @@ class WorldSettings:
     unitless: float = 0.08  # addresses in buildings whose units are missing on both sides
     building_units: int = 6
     other_surname: float = 0.3  # a housemate with another surname
-    surname_variant: float = 0.05  # a voter with two surname tokens (hyphenated)
+    surname_variant: float = 0.1  # a voter with two surname tokens (hyphenated)
     landline: float = 0.35  # housemates share the household phone
-    voter_email: float = 0.45
-    voter_phone: float = 0.6
+    voter_email: float = 0.75
+    voter_phone: float = 0.85
     account_email: float = 0.85
     account_phone: float = 0.9
     typo: float = 0.03  # per token and side: the token agrees with nothing

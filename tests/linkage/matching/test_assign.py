@@ -23,8 +23,8 @@ def scored(rows: list[tuple[int, int, int, float, float]]) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
         schema={
-            "a": pl.UInt128,
-            "b": pl.UInt128,
+            "a": pl.UInt32,
+            "b": pl.UInt32,
             "mask": pl.UInt32,
             "weight": pl.Float64,
             "posterior": pl.Float64,

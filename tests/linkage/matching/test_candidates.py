@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
+from hashing.errors import InputError
 from linkage.matching.candidates import (
     add_group_support,
     candidate_pairs,
+    index_pairs,
     prepared_payloads,
     token_counts,
     token_counts_query,
@@ -74,13 +77,38 @@ def _support(
     campaign: pl.DataFrame, operator: pl.DataFrame, groups: dict[str, str | None]
 ) -> dict[str, bool]:
     cfg = config()
-    pairs = candidate_pairs(campaign.lazy(), operator.lazy(), cfg)
-    payloads = prepared_payloads(
+    pairs = candidate_pairs(campaign.lazy(), operator.lazy(), cfg).collect()
+    c_pay = prepared_payloads(
         campaign_payloads(groups).lazy(), "a", "sealed_segments", "campaign_payloads"
     )
-    out = add_group_support(pairs, payloads.lazy().select("a", "group"), cfg).collect()
-    names = {int.from_bytes(ref(v), "little"): v for v in groups}
+    accounts = operator.get_column("ref").unique()
+    o_pay = prepared_payloads(
+        pl.DataFrame({"ref": accounts, "sealed_boxes": accounts}).lazy(),
+        "b",
+        "sealed_boxes",
+        "operator_payloads",
+    )
+    indexed = index_pairs(pairs, c_pay, o_pay)
+    out = add_group_support(indexed, c_pay.get_column("group"), cfg)
+    names = list(groups)
     return {names[a]: bool(m & cfg.support_bit) for a, _, m in out.iter_rows()}
+
+
+def test_a_token_of_an_unknown_record_is_refused() -> None:
+    campaign = token_frame([("v1", "email", "x"), ("v9", "email", "y")])
+    operator = token_frame([("a1", "email", "x"), ("a1", "email", "y")])
+    pairs = candidate_pairs(campaign.lazy(), operator.lazy(), config()).collect()
+    c_pay = prepared_payloads(
+        campaign_payloads({"v1": None}).lazy(), "a", "sealed_segments", "campaign_payloads"
+    )
+    o_pay = prepared_payloads(
+        pl.DataFrame({"ref": [ref("a1")], "sealed_boxes": [b"box"]}).lazy(),
+        "b",
+        "sealed_boxes",
+        "operator_payloads",
+    )
+    with pytest.raises(InputError, match="campaign tokens: 1 records have tokens but no row"):
+        index_pairs(pairs, c_pay, o_pay)
 
 
 def test_a_housemate_agreeing_by_a_person_recipe_supports_an_address_agreement() -> None:

@@ -142,3 +142,12 @@ def test_all_disagree_pattern_already_present_gets_the_rest() -> None:
     masks, counts = with_non_candidates([0, 1], [5, 10], 100)
     assert masks.tolist() == [0, 1]
     assert counts.tolist() == [90.0, 10.0]
+
+
+def test_the_u_floor_bounds_the_weight_of_a_feature_never_seen_among_non_matches() -> None:
+    gamma = gamma_from_masks([0, 1, 3], 2)  # feature 1 agrees only with feature 0
+    model = fit_em(("a", "b"), gamma, np.array([1e6, 20.0, 500.0]), TIGHT)
+    floored = model.with_u_floor(1e-6)
+    assert floored.u[1] == pytest.approx(max(model.u[1], 1e-6))
+    assert floored.agree_weights[1] <= math.log2(1 / 1e-6)
+    assert floored.m.tolist() == model.m.tolist() and floored.p == model.p
