@@ -47,6 +47,7 @@ TRANSFORM_FIELDS: dict[str, tuple[str, ...]] = {
     "initial": _NAMES,
     "year": ("dob",),
     "first3": (*_NAMES, "street", "city", "zip"),
+    "core": ("street",),
 }
 
 #: Fields that locate a home rather than a person.
@@ -82,6 +83,7 @@ _TRANSFORM_FACTOR: dict[str, float] = {
     "metaphone": 0.8,
     "soundex": 0.7,
     "first3": 0.7,
+    "core": 0.9,  # a street type rarely tells two streets of one ZIP apart
 }
 _TRANSFORM_FIXED: dict[str, float] = {"initial": 4, "year": 6}
 

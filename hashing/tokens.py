@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 import jellyfish
@@ -64,6 +65,41 @@ def _map_distinct(series: pl.Series, func: Callable[[str], str]) -> pl.Series:
     return series.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
+@cache
+def _street_core_patterns() -> tuple[str, str]:
+    from hashing.normalize.address import DIRECTIONALS, street_suffixes
+
+    directionals = "|".join(sorted(set(DIRECTIONALS.values()), key=len, reverse=True))
+    suffixes = "|".join(sorted(set(street_suffixes().values()), key=len, reverse=True))
+    return rf"^(?:{directionals}) (\S.*)$|^(.*\S) (?:{directionals})$", rf"^(.*\S) (?:{suffixes})$"
+
+
+def _street_core(expr: pl.Expr) -> pl.Expr:
+    """The street name without directionals and street type: ``N MAIN ST`` → ``MAIN``.
+
+    The two sides of a match often disagree on exactly these parts (one drops the ``ST``
+    or the ``N``); a name that is nothing but a type or a directional is kept whole.
+    """
+    directional, suffix = _street_core_patterns()
+    stripped = expr
+    for _ in range(2):  # a leading and a trailing directional
+        stripped = (
+            pl.when(stripped.str.contains(directional))
+            .then(
+                pl.concat_str(
+                    stripped.str.extract(directional, 1).fill_null(""),
+                    stripped.str.extract(directional, 2).fill_null(""),
+                )
+            )
+            .otherwise(stripped)
+        )
+    return (
+        pl.when(stripped.str.contains(suffix))
+        .then(stripped.str.extract(suffix, 1))
+        .otherwise(stripped)
+    )
+
+
 def _year(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Date, strict=False).dt.year().cast(pl.String)
 
@@ -75,6 +111,7 @@ TRANSFORMS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "initial": lambda e: e.str.slice(0, 1),
     "first3": lambda e: e.str.slice(0, 3),
     "year": _year,
+    "core": _street_core,
 }
 
 

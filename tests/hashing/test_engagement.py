@@ -141,7 +141,7 @@ def test_recipe_components_and_canonical_spec() -> None:
     eng = load_engagement(SAMPLE)
     name_address = eng.recipe("name_address")
     assert name_address.canonical_spec() == (
-        "v1|name_address|first_name,last_name,house_number,street,zip"
+        "v1|name_address|first_name,last_name,house_number,street,unit?,zip"
     )
     phonetic = eng.recipe("phonetic")
     assert phonetic.components[:2] == (
@@ -150,8 +150,8 @@ def test_recipe_components_and_canonical_spec() -> None:
     )
     assert phonetic.components[0] == ("nysiis", "last_name")
     address = eng.recipe("address")
-    assert address.canonical_spec() == "v1|address|house_number,street,unit?,zip"
-    assert [str(c) for c in address.required_components] == ["house_number", "street", "zip"]
+    assert address.canonical_spec() == "v1|address|house_number,core(street),unit?,zip"
+    assert [str(c) for c in address.required_components] == ["house_number", "core(street)", "zip"]
     assert address.is_optional(Component(None, "unit"))
     with pytest.raises(KeyError):
         eng.recipe("nope")

@@ -182,3 +182,15 @@ def test_blank_component_never_yields_a_token(blank: str | None, which: str) -> 
     for recipe in RECIPES:
         if which in recipe.field_names:
             assert recipe.name not in tokens
+
+
+def test_core_street_drops_directionals_and_type_only() -> None:
+    from hashing.tokens import TRANSFORMS
+
+    streets = ["N MAIN ST", "MAIN ST", "MAIN", "MAIN ST N", "E 5TH AVE", "OAK HILL DR", "ST", None]
+    frame = pl.DataFrame({"street": streets}, schema={"street": pl.String})
+    core = frame.select(TRANSFORMS["core"](pl.col("street"))).to_series().to_list()
+    assert core == ["MAIN", "MAIN", "MAIN", "MAIN", "5TH", "OAK HILL", "ST", None]
+    # idempotent: the core of a core is itself
+    again = pl.DataFrame({"street": core}).select(TRANSFORMS["core"](pl.col("street")))
+    assert again.to_series().to_list() == core
