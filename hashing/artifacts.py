@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 import hashing
 from hashing import _crypto
 from hashing.errors import InputError, VerificationError
-from hashing.keys import ROLES, PartyIdentity, PublicBundle
+from hashing.keys import ROLES, PartyIdentity, PublicBundle, fsync_dir
 
 MANIFEST_FORMAT: Final = "blindlink-manifest"
 MANIFEST_VERSION: Final = 1
@@ -256,19 +256,6 @@ def check_name(name: str) -> str:
 # -- atomic writes -----------------------------------------------------------------------
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _temp_path(final: Path) -> Path:
     return final.with_name(f".{final.name}.{secrets.token_hex(6)}.tmp")
 
@@ -284,7 +271,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def file_sha256(path: Path) -> str:
@@ -380,7 +367,7 @@ def write_artifact(
         os.replace(tmp, data_path)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(out_dir)
+    fsync_dir(out_dir)
 
     unsigned = Manifest(
         name=name,

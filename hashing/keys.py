@@ -103,7 +103,8 @@ def _unb64(text: object, length: int | None = None) -> bytes:
 # -- files -------------------------------------------------------------------------------
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Flush a directory entry to disk after a rename (best effort: not every system can)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -147,7 +148,7 @@ def write_private_file(path: Path, data: bytes, *, overwrite: bool = False) -> N
                 raise KeyError_(f"{path}: already exists; refusing to overwrite it") from e
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def read_private_file(path: Path, what: str, max_bytes: int = _MAX_KEYFILE_BYTES) -> bytes:
@@ -347,7 +348,7 @@ class PublicBundle:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return path
 
     @classmethod
