@@ -6,14 +6,17 @@ households per profile first and only then expanding profiles into (segment, ban
 keeps the large tables small: a household is counted once per quarter-hour and channel, and
 belongs to exactly one profile, so the per-profile counts add up to distinct households.
 
-Codes used in the working frames: ``seg`` 0 is "all", ``seg`` i + 1 is ``labels[i]``;
+Codes used in the working arrays: ``seg`` 0 is "all", ``seg`` i + 1 is ``labels[i]``;
 ``band`` 0 is "all", then 1 light, 2 medium, 3 heavy; ``day`` is the day index in the
-period, -1 for the row averaged over days; ``qod`` is the quarter-hour of the day (0..95).
+period; ``qod`` is the quarter-hour of the day (0..95); ``ch`` the channel index.
+
+Every count table is dense: an array over the whole grid of its cells, zero cells
+included, so the published grid never depends on which cells happen to be empty.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,29 +29,32 @@ from linkage.measure.crediting import QUARTER_HOURS_PER_DAY, Credited
 BANDS: tuple[str, ...] = ("all", "light", "medium", "heavy")
 AVERAGE_DAY = -1
 MAX_LABELS = 64
-#: Above this many possible cells, counts are hashed instead of bincounted.
+#: Above this many possible (cell, profile) pairs, counts are sorted instead of bincounted.
 DENSE_LIMIT = 1 << 26
+#: Tuned rows counted per slice: bounds the working arrays (about 100 bytes a row).
+SLICE_ROWS = 1 << 21
 
 
 @dataclass(frozen=True)
 class Counts:
-    """Distinct-household counts over the full grid of cells, bands 1..3 only.
+    """Distinct-household counts over the full grid of cells, bands 1..3 only (Int64).
 
-    ``reach_day`` (seg, band, day, qod, ch, count): households tuned to ch on that day.
-    ``reach_any`` (seg, band, qod, ch, count): households tuned to ch at qod on any day.
-    ``tuned_day`` (seg, band, day, qod, count): households tuned to any channel.
-    ``tuned_any`` (seg, band, qod, count): the same on any day.
-    ``matched`` (seg, band, count): matched households.
+    ``reach_day`` [seg, band, day, ch, qod]: households tuned to ch on that day.
+    ``reach_any`` [seg, band, ch, qod]: households tuned to ch at qod on any day.
+    ``tuned_day`` [seg, band, day, qod]: households tuned to any channel.
+    ``tuned_any`` [seg, band, qod]: the same on any day.
+    ``matched`` [seg, band]: matched households.
+    Band index 0 here is band code 1 (light).
     """
 
-    reach_day: pl.DataFrame
-    reach_any: pl.DataFrame
-    tuned_day: pl.DataFrame
-    tuned_any: pl.DataFrame
-    matched: pl.DataFrame
+    reach_day: np.ndarray
+    reach_any: np.ndarray
+    tuned_day: np.ndarray
+    tuned_any: np.ndarray
+    matched: np.ndarray
     segments_partition: bool
 
-    def tables(self) -> dict[str, pl.DataFrame]:
+    def tables(self) -> dict[str, np.ndarray]:
         return {
             "reach_day": self.reach_day,
             "reach_any": self.reach_any,
@@ -58,10 +64,27 @@ class Counts:
         }
 
 
+@dataclass(frozen=True)
+class Profiles:
+    """Each household's profile id (``of_household``) and segment bits (``bits``), indexed
+    by hh, and for each profile (indexed by pid) its band code (1..3) and the segment codes
+    it counts in."""
+
+    of_household: np.ndarray
+    band: np.ndarray
+    segments: list[np.ndarray]
+    bits: pl.Series
+
+    @property
+    def n(self) -> int:
+        return max(1, len(self.segments))
+
+
 def household_bits(
     index: pl.DataFrame, members: pl.DataFrame, labels: list[str]
-) -> tuple[pl.DataFrame, dict[str, int]]:
-    """(hh, bits) for every matched household: the OR of its members' segment bitsets."""
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Every matched household's segment bits (indexed by hh): the OR of its members'
+    segment bitsets."""
     missing = {"household", "segments"} - set(members.columns)
     if missing:
         raise InputError(f"members frame lacks column(s) {sorted(missing)}")
@@ -80,57 +103,80 @@ def household_bits(
                 f"members frame: {stray} household(s) carry segment bits beyond the "
                 f"{len(labels)} declared labels; the label list does not match the members"
             )
-    full = (
-        index.select("hh").join(bits, on="hh", how="left").with_columns(pl.col("bits").fill_null(0))
-    )
+    full = np.zeros(index.height, dtype=np.uint64)
+    full[bits["hh"].to_numpy()] = bits["bits"].to_numpy()
     return full, {"members": members.height, "members_without_household": orphans}
 
 
-def household_quarter_hours(credited: Credited) -> pl.Series:
-    """The distinct (household, quarter-hour) pairs tuned to anything, as one Int64 key
-    ``hh * n_quarter_hours + qh`` (one integer key hashes far faster than two columns)."""
-    n_qh = credited.n_days * QUARTER_HOURS_PER_DAY
-    key = credited.tuned["hh"].cast(pl.Int64) * n_qh + credited.tuned["qh"].cast(pl.Int64)
-    return key.unique().alias("hq")
+def _household_slices(hh: np.ndarray) -> Iterator[slice]:
+    """Consecutive slices of about ``SLICE_ROWS`` rows that never split a household (hh
+    is sorted)."""
+    n, size = hh.size, SLICE_ROWS
+    lo = 0
+    while lo < n:
+        hi = min(n, lo + size)
+        if hi < n:
+            hi = int(np.searchsorted(hh, hh[hi], side="left"))
+            if hi <= lo:
+                hi = int(np.searchsorted(hh, hh[lo], side="right"))
+        yield slice(lo, hi)
+        lo = hi
+
+
+def _first_of_runs(*keys: np.ndarray) -> np.ndarray:
+    """True where sorted rows differ from the row before in any of ``keys`` (the first row
+    of each run of equal rows)."""
+    first = np.ones(keys[0].size, dtype=bool)
+    if first.size > 1:
+        differs = keys[0][1:] != keys[0][:-1]
+        for key in keys[1:]:
+            differs |= key[1:] != key[:-1]
+        first[1:] = differs
+    return first
+
+
+def household_quarter_hours(credited: Credited, n_households: int) -> np.ndarray:
+    """Per household (indexed by hh), the quarter-hours in which it was tuned to anything."""
+    hh_all = credited.tuned["hh"].to_numpy()
+    qh_all = credited.tuned["qh"].to_numpy()
+    per_household = np.zeros(n_households, dtype=np.int64)
+    for part in _household_slices(hh_all):
+        hh = hh_all[part]
+        first = _first_of_runs(hh, qh_all[part])
+        per_household += np.bincount(hh[first], minlength=n_households)
+    return per_household
 
 
 def profiles(
-    credited: Credited, bits: pl.DataFrame, hq: pl.Series, config: MeasureConfig
-) -> pl.DataFrame:
-    """(hh, pid, band, bits), sorted by hh: each household's band and profile id.
+    bits: np.ndarray, quarter_hours: np.ndarray, n_days: int, n_labels: int, config: MeasureConfig
+) -> Profiles:
+    """Each household's band and profile.
 
     The band comes from the household's average daily viewing: the quarter-hours in which
     it was tuned to anything, a quarter of an hour each, over the days of the period.
     """
-    n_qh = credited.n_days * QUARTER_HOURS_PER_DAY
-    per_household = (hq // n_qh).cast(pl.UInt32).value_counts(name="n").rename({"hq": "hh"})
-    hours = pl.col("n").fill_null(0) * 0.25 / credited.n_days
-    banded = bits.join(per_household, on="hh", how="left").with_columns(
-        pl.when(hours < config.light_hours)
-        .then(1)
-        .when(hours >= config.heavy_hours)
-        .then(3)
-        .otherwise(2)
-        .cast(pl.Int8)
-        .alias("band")
+    hours = quarter_hours * 0.25 / n_days
+    band = np.where(hours < config.light_hours, 1, np.where(hours >= config.heavy_hours, 3, 2))
+    banded = pl.DataFrame(
+        [pl.Series("bits", bits, dtype=pl.UInt64), pl.Series("band", band, dtype=pl.Int8)]
     )
     pids = banded.select("bits", "band").unique().sort("bits", "band").with_row_index("pid")
-    return banded.join(pids, on=["bits", "band"]).select("hh", "pid", "band", "bits").sort("hh")
-
-
-def _expansion(profile: pl.DataFrame, n_labels: int) -> pl.DataFrame:
-    """(pid, seg, band): the cells each profile counts in (segment "all" and its labels)."""
-    per_profile = profile.select("pid", "band", "bits").unique("pid")
-    segs = [pl.lit(0, dtype=pl.Int8)] + [
-        pl.when((pl.col("bits") & pl.lit(1 << i, dtype=pl.UInt64)) != 0).then(
-            pl.lit(i + 1, dtype=pl.Int8)
+    of_household = (
+        banded.join(pids, on=["bits", "band"], how="left", maintain_order="left")
+        .get_column("pid")
+        .to_numpy()
+        .astype(np.int64)
+    )
+    segments = []
+    for value in pids["bits"].to_list():
+        segments.append(
+            np.array([0] + [i + 1 for i in range(n_labels) if value >> i & 1], dtype=np.int64)
         )
-        for i in range(n_labels)
-    ]
-    return (
-        per_profile.with_columns(pl.concat_list(segs).list.drop_nulls().alias("seg"))
-        .explode("seg")
-        .select("pid", "seg", "band")
+    return Profiles(
+        of_household=of_household,
+        band=pids["band"].to_numpy().astype(np.int64),
+        segments=segments,
+        bits=banded["bits"],
     )
 
 
@@ -145,126 +191,117 @@ def bound_channels(tuned: pl.DataFrame, max_channels: int) -> tuple[pl.DataFrame
     return kept, tuned.height - kept.height
 
 
-def _grid(n_segs: int, n_days: int | None, n_channels: int | None) -> pl.DataFrame:
-    parts = [
-        pl.DataFrame({"seg": pl.int_range(0, n_segs, eager=True).cast(pl.Int8)}),
-        pl.DataFrame({"band": pl.Series([1, 2, 3], dtype=pl.Int8)}),
-    ]
-    if n_days is not None:
-        parts.append(pl.DataFrame({"day": pl.int_range(0, n_days, eager=True).cast(pl.Int32)}))
-    parts.append(
-        pl.DataFrame({"qod": pl.int_range(0, QUARTER_HOURS_PER_DAY, eager=True).cast(pl.Int16)})
-    )
-    if n_channels is not None:
-        parts.append(pl.DataFrame({"ch": pl.int_range(0, n_channels, eager=True).cast(pl.UInt16)}))
-    grid = parts[0]
-    for part in parts[1:]:
-        grid = grid.join(part, how="cross")
-    return grid
+class _Tally:
+    """Counts of integer keys in [0, size), added slice by slice."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.dense: np.ndarray | None = (
+            np.zeros(size, dtype=np.int64) if size <= DENSE_LIMIT else None
+        )
+        self.sparse: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, key: np.ndarray) -> None:
+        if self.dense is not None:
+            # Keys are dense and bounded: a bincount is far faster than sorting them.
+            self.dense += np.bincount(key, minlength=self.size)
+        else:
+            self.sparse.append(np.unique(key, return_counts=True))
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(keys present, their counts)."""
+        if self.dense is not None:
+            present = np.flatnonzero(self.dense)
+            return present, self.dense[present]
+        if not self.sparse:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        keys = np.concatenate([k for k, _ in self.sparse])
+        counts = np.concatenate([c for _, c in self.sparse])
+        unique, inverse = np.unique(keys, return_inverse=True)
+        return unique, np.bincount(inverse, weights=counts).round().astype(np.int64)
 
 
-def _cells(
-    key: pl.Series, radix: list[int], names: list[str], dtypes: list[pl.DataType]
-) -> pl.DataFrame:
-    """Count equal keys and decode them into columns (mixed radix, last name fastest)."""
-    size = math.prod(radix)
-    if size <= DENSE_LIMIT:
-        # Keys are dense and bounded: a bincount is ~20x faster than hashing them.
-        tally = np.bincount(key.to_numpy(), minlength=size)
-        present = np.flatnonzero(tally)
-        counted = pl.DataFrame({key.name: present, "count": tally[present]})
-    else:
-        counted = key.value_counts(name="count")
-    cols: dict[str, pl.Series] = {}
-    rest = counted[key.name]
-    for name, base, dtype in zip(reversed(names), reversed(radix), reversed(dtypes), strict=True):
-        cols[name] = (rest % base).cast(dtype).alias(name)
-        rest = rest // base
-    return pl.DataFrame([cols[n] for n in names]).with_columns(counted["count"].cast(pl.Int64))
+def _expand(tally: _Tally, profile: Profiles, n_segs: int, cells: tuple[int, ...]) -> np.ndarray:
+    """Per-(cell, profile) counts into a [seg, band 1..3, *cells] array: a profile counts in
+    segment "all" and in each of its labels, in its own band."""
+    keys, counts = tally.result()
+    n_cells = int(np.prod(cells))
+    n_pid = profile.n
+    cell, pid = keys // n_pid, keys % n_pid
+    seg_counts = np.array([s.size for s in profile.segments], dtype=np.int64)
+    seg_flat = np.concatenate(profile.segments) if profile.segments else np.zeros(0, np.int64)
+    seg_start = np.cumsum(seg_counts) - seg_counts
+    per_row = seg_counts[pid] if pid.size else np.zeros(0, dtype=np.int64)
+    row = np.repeat(np.arange(keys.size), per_row)
+    within = np.arange(row.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    seg = seg_flat[seg_start[pid[row]] + within]
+    band = profile.band[pid[row]] - 1
+    target = (seg * 3 + band) * n_cells + cell[row]
+    # float weights are exact: every sum is a count of households, far below 2**53
+    total = np.bincount(target, weights=counts[row], minlength=n_segs * 3 * n_cells)
+    return total.round().astype(np.int64).reshape(n_segs, 3, *cells)
 
 
-def _lay_out(
-    per_profile: pl.DataFrame, expansion: pl.DataFrame, by: list[str], grid: pl.DataFrame
-) -> pl.DataFrame:
-    """Expand profile counts into (segment, band) cells and lay them on the full grid."""
-    keys = ["seg", "band", *by]
-    cells = (
-        per_profile.join(expansion, on="pid")
-        .group_by(keys)
-        .agg(pl.col("count").sum().cast(pl.Int64))
-    )
-    return (
-        grid.join(cells, on=keys, how="left").with_columns(pl.col("count").fill_null(0)).sort(keys)
-    )
-
-
-def count_cells(credited: Credited, profile: pl.DataFrame, hq: pl.Series, n_labels: int) -> Counts:
+def count_cells(credited: Credited, profile: Profiles, n_labels: int) -> Counts:
     """All count tables, on the full grid (zero cells included) of bands 1..3.
 
-    Distinct households per cell are counted per profile with one integer key each, then
-    expanded: ``pid`` is looked up by position (households are numbered densely).
+    The tuned rows are sorted by household, quarter-hour and channel, and are distinct, so
+    day counts need no deduplication; any-day counts sort one packed key per household
+    slice. Distinct households per cell are counted per profile with one integer key each,
+    and only then expanded into segments.
     """
     n_segs = n_labels + 1
     n_days = credited.n_days
     n_ch = len(credited.channels)
-    n_qh = n_days * QUARTER_HOURS_PER_DAY
     qpd = QUARTER_HOURS_PER_DAY
-    pid_of = profile["pid"]  # position = hh
-    n_pid = max(1, pid_of.n_unique())  # pids are dense from 0
-    expansion = _expansion(profile, n_labels)
-    i64 = pl.Int64
-    hh = credited.tuned["hh"]
-    qh = credited.tuned["qh"].cast(i64)
-    ch = credited.tuned["ch"].cast(i64)
-    pid = pid_of.gather(hh).cast(i64)
-    dims = {
-        "day": pl.Int32(),
-        "qod": pl.Int16(),
-        "ch": pl.UInt16(),
-        "pid": pl.UInt32(),
-    }
-
-    def tally(key: pl.Series, names: list[str], radix: list[int]) -> pl.DataFrame:
-        return _cells(key.alias("key"), radix, names, [dims[n] for n in names])
-
-    day_cells = tally(
-        (qh * n_ch + ch) * n_pid + pid,
-        ["day", "qod", "ch", "pid"],
-        [n_days, qpd, n_ch, n_pid],
-    )
-    reach_day = _lay_out(day_cells, expansion, ["day", "qod", "ch"], _grid(n_segs, n_days, n_ch))
+    n_qh = n_days * qpd
+    n_pid = profile.n
+    pid_of = profile.of_household
+    reach_day = _Tally(n_qh * n_ch * n_pid)
+    tuned_day = _Tally(n_qh * n_pid)
+    reach_any = _Tally(qpd * n_ch * n_pid)
+    tuned_any = _Tally(qpd * n_pid)
+    hh_all = credited.tuned["hh"].to_numpy()
+    qh_all = credited.tuned["qh"].to_numpy()
+    ch_all = credited.tuned["ch"].to_numpy()
+    of_day = np.arange(n_qh, dtype=np.int64) % qpd  # quarter-hour of the day, by lookup
+    ch_bits = max(1, (n_ch - 1).bit_length())
+    for part in _household_slices(hh_all):
+        hh = hh_all[part].astype(np.int64)
+        qh = qh_all[part].astype(np.int64)
+        ch = ch_all[part].astype(np.int64)
+        pid = pid_of[hh]
+        reach_day.add((qh * n_ch + ch) * n_pid + pid)  # (day, qod, ch, pid)
+        first = _first_of_runs(hh, qh)
+        tuned_day.add(qh[first] * n_pid + pid[first])
+        if n_days > 1:
+            # (hh, qod, ch) tuned on any day: sort within households, keep the first of each
+            qod = of_day[qh]
+            seen = (((hh << 7) | qod) << ch_bits) | ch
+            seen.sort()
+            seen = seen[_first_of_runs(seen)]
+            who, qod, ch = (
+                seen >> (7 + ch_bits),
+                (seen >> ch_bits) & 127,
+                seen & ((1 << ch_bits) - 1),
+            )
+            reach_any.add((qod * n_ch + ch) * n_pid + pid_of[who])
+            where = seen >> ch_bits  # hh << 7 | qod
+            where = where[_first_of_runs(where)]
+            tuned_any.add((where & 127) * n_pid + pid_of[where >> 7])
+    day_reach = _expand(reach_day, profile, n_segs, (n_days, qpd, n_ch)).swapaxes(-1, -2)
+    day_tuned = _expand(tuned_day, profile, n_segs, (n_days, qpd))
     if n_days == 1:
-        reach_any = reach_day.drop("day")
+        any_reach, any_tuned = day_reach[:, :, 0], day_tuned[:, :, 0]
     else:
-        seen = ((hh.cast(i64) * qpd + qh % qpd) * n_ch + ch).unique()
-        any_hh = seen // (qpd * n_ch)
-        any_cells = tally(
-            (seen % (qpd * n_ch)) * n_pid + pid_of.gather(any_hh).cast(i64),
-            ["qod", "ch", "pid"],
-            [qpd, n_ch, n_pid],
-        )
-        reach_any = _lay_out(any_cells, expansion, ["qod", "ch"], _grid(n_segs, None, n_ch))
-    hq_hh = hq // n_qh
-    hq_pid = pid_of.gather(hq_hh).cast(i64)
-    tuned_cells = tally((hq % n_qh) * n_pid + hq_pid, ["day", "qod", "pid"], [n_days, qpd, n_pid])
-    tuned_day = _lay_out(tuned_cells, expansion, ["day", "qod"], _grid(n_segs, n_days, None))
-    if n_days == 1:
-        tuned_any = tuned_day.drop("day")
-    else:
-        seen_q = (hq_hh * qpd + hq % qpd).unique()
-        tuned_any_cells = tally(
-            (seen_q % qpd) * n_pid + pid_of.gather(seen_q // qpd).cast(i64),
-            ["qod", "pid"],
-            [qpd, n_pid],
-        )
-        tuned_any = _lay_out(tuned_any_cells, expansion, ["qod"], _grid(n_segs, None, None))
-    profile_sizes = profile.group_by("pid").len("count").with_columns(pl.col("count").cast(i64))
-    matched = _lay_out(
-        profile_sizes, expansion, [], _grid(n_segs, None, None).select("seg", "band").unique()
-    )
-    popcount = profile["bits"].bitwise_count_ones()
-    partition = n_labels >= 2 and profile.height > 0 and bool((popcount == 1).all())
-    return Counts(reach_day, reach_any, tuned_day, tuned_any, matched, partition)
+        any_reach = _expand(reach_any, profile, n_segs, (qpd, n_ch)).swapaxes(-1, -2)
+        any_tuned = _expand(tuned_any, profile, n_segs, (qpd,))
+    sizes = _Tally(n_pid)
+    sizes.add(pid_of)
+    matched = _expand(sizes, profile, n_segs, (1,))[:, :, 0]
+    popcount = profile.bits.bitwise_count_ones()
+    partition = n_labels >= 2 and pid_of.size > 0 and bool((popcount == 1).all())
+    return Counts(day_reach, any_reach, day_tuned, any_tuned, matched, partition)
 
 
 def l2_sensitivity_squared(n_labels: int, n_days: int, n_channels: int, max_channels: int) -> int:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from hashing.errors import InputError
 from linkage.measure.config import MeasureConfig
 from linkage.measure.crediting import Credited, credit_quarter_hours
 from linkage.measure.metrics import (
-    AVERAGE_DAY,
     BANDS,
     MAX_LABELS,
     Counts,
@@ -23,7 +23,7 @@ from linkage.measure.metrics import (
     l2_sensitivity_squared,
     profiles,
 )
-from linkage.measure.privacy import complementary, noisy_counts, primary, with_all_band
+from linkage.measure.privacy import add_all_band, noisy_counts, suppress
 from linkage.measure.schema import SEGMENT_SUMMARY, VIEWERSHIP
 
 
@@ -62,39 +62,62 @@ def _check_labels(labels: list[str]) -> None:
         raise InputError("segment labels: " + "; ".join(problems))
 
 
-def _figures(counts: Counts, n_days: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Reach and tuned tables with day rows and averaged rows, plus band "all"."""
-    day_reach = counts.reach_day.with_columns(pl.col("count").cast(pl.Float64).alias("audience"))
-    mean_reach = day_reach.group_by("seg", "band", "qod", "ch").agg(
-        (pl.col("count").sum() / n_days).alias("audience")
+@dataclass(frozen=True)
+class _Table:
+    """A dense figure table over [seg, band 0..3, (day slot,) ...]: distinct households
+    (``count``), audience, and whether the cell is hidden. Day slot 0 is the row averaged
+    over the days, slot d + 1 the period's day d."""
+
+    count: np.ndarray
+    audience: np.ndarray
+    hidden: np.ndarray
+
+
+def _with_average(per_day: np.ndarray, any_day: np.ndarray, n_days: int) -> _Table:
+    """Day rows and the averaged row (count: any-day households; audience: the day counts
+    summed, over the number of days), with band "all" added first.
+
+    Every band's average, band "all"'s included, is taken from its own exact integer day
+    counts, times ``1 / n_days`` (as polars divides a column by a number), so the figures
+    do not depend on the order in which three rounded band means would be added.
+    """
+    shape = list(per_day.shape)
+    shape[2] += 1
+    parts = np.empty(shape, dtype=np.int64)
+    parts[:, :, 0] = any_day
+    parts[:, :, 1:] = per_day
+    count = add_all_band(parts)
+    audience = count.astype(np.float64)
+    audience[:, :, 0] = count[:, :, 1:].sum(axis=2) * (1.0 / n_days)
+    return _Table(count, audience, np.zeros(count.shape, dtype=bool))
+
+
+def _figures(counts: Counts, n_days: int) -> tuple[_Table, _Table, _Table]:
+    """Reach [seg, band, day slot, ch, qod], tuned [seg, band, day slot, qod] and matched
+    [seg, band] tables."""
+    reach = _with_average(counts.reach_day, counts.reach_any, n_days)
+    tuned = _with_average(counts.tuned_day, counts.tuned_any, n_days)
+    matched_count = add_all_band(counts.matched)
+    matched = _Table(
+        matched_count, matched_count.astype(np.float64), np.zeros(matched_count.shape, bool)
     )
-    avg_reach = counts.reach_any.join(mean_reach, on=["seg", "band", "qod", "ch"]).with_columns(
-        pl.lit(AVERAGE_DAY, dtype=pl.Int32).alias("day")
-    )
-    reach = with_all_band(
-        pl.concat([day_reach, avg_reach.select(day_reach.columns)]), ["count", "audience"]
-    )
-    day_tuned = counts.tuned_day.with_columns(pl.col("count").cast(pl.Float64).alias("audience"))
-    mean_tuned = day_tuned.group_by("seg", "band", "qod").agg(
-        (pl.col("count").sum() / n_days).alias("audience")
-    )
-    avg_tuned = counts.tuned_any.join(mean_tuned, on=["seg", "band", "qod"]).with_columns(
-        pl.lit(AVERAGE_DAY, dtype=pl.Int32).alias("day")
-    )
-    tuned = with_all_band(
-        pl.concat([day_tuned, avg_tuned.select(day_tuned.columns)]), ["count", "audience"]
-    )
-    matched = with_all_band(counts.matched, ["count"])
     return reach, tuned, matched
 
 
 def _protect(
-    table: pl.DataFrame, keys: list[str], margins: list[str], config: MeasureConfig, n_days: int
-) -> pl.DataFrame:
-    table = primary(table, config.k_min)
-    if config.dp:
-        return table
-    return complementary(table, keys, margins, config.k_min, n_days)
+    table: _Table, partition: bool, config: MeasureConfig, n_days: int, has_days: bool
+) -> _Table:
+    hidden = table.count < config.k_min
+    if not config.dp:
+        n_segs = table.count.shape[0]
+        margins = [(1, np.arange(len(BANDS)))]
+        if partition:
+            margins.append((0, np.arange(n_segs)))
+        days = None
+        if has_days:
+            days = (2, np.arange(table.count.shape[2]) > 0)
+        hidden = suppress(table.count, hidden, margins, days, config.k_min, n_days)
+    return replace(table, hidden=hidden)
 
 
 def measure(
@@ -119,9 +142,9 @@ def measure(
         bounded, cut = bound_channels(credited.tuned, config.dp_max_channels)
         credited = replace(credited, tuned=bounded)
         quality["dp_channel_credits_cut"] = cut
-    hq = household_quarter_hours(credited)
-    profile = profiles(credited, bits, hq, config)
-    counts = count_cells(credited, profile, hq, len(labels))
+    quarter_hours = household_quarter_hours(credited, bits.size)
+    profile = profiles(bits, quarter_hours, credited.n_days, len(labels), config)
+    counts = count_cells(credited, profile, len(labels))
     epsilon = delta = scale = 0.0
     if config.dp:
         sensitivity = l2_sensitivity_squared(
@@ -131,11 +154,10 @@ def measure(
             counts, sensitivity, config.dp_epsilon, config.dp_delta
         )
     reach, tuned, matched = _figures(counts, credited.n_days)
-    margins = ["band", "seg"] if counts.segments_partition else ["band"]
-    n_days = credited.n_days
-    reach = _protect(reach, ["seg", "band", "day", "qod", "ch"], margins, config, n_days)
-    tuned = _protect(tuned, ["seg", "band", "day", "qod"], margins, config, n_days)
-    matched = _protect(matched, ["seg", "band"], margins, config, n_days)
+    partition, n_days = counts.segments_partition, credited.n_days
+    reach = _protect(reach, partition, config, n_days, has_days=True)
+    tuned = _protect(tuned, partition, config, n_days, has_days=True)
+    matched = _protect(matched, partition, config, n_days, has_days=False)
     viewership = _publish(reach, tuned, matched, credited, labels)
     summary = _summary(matched, labels)
     return MeasureResult(
@@ -160,38 +182,54 @@ def _names(labels: list[str]) -> tuple[pl.Expr, pl.Expr]:
     return segment.alias("segment"), band.alias("band")
 
 
+def _grid_codes(shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The code of every axis for each cell of a C-ordered array of ``shape``."""
+    return [
+        np.broadcast_to(
+            np.arange(size, dtype=np.int32).reshape(
+                [-1 if i == axis else 1 for i in range(len(shape))]
+            ),
+            shape,
+        ).ravel()
+        for axis, size in enumerate(shape)
+    ]
+
+
 def _publish(
-    reach: pl.DataFrame,
-    tuned: pl.DataFrame,
-    matched: pl.DataFrame,
+    reach: _Table,
+    tuned: _Table,
+    matched: _Table,
     credited: Credited,
     labels: list[str],
 ) -> pl.DataFrame:
-    shown = ~pl.col("suppressed")
-    table = reach.join(
-        tuned.select(
-            "seg",
-            "band",
-            "day",
-            "qod",
-            pl.col("audience").alias("tuned"),
-            pl.col("suppressed").alias("tuned_hidden"),
-        ),
-        on=["seg", "band", "day", "qod"],
-    ).join(
-        matched.select(
-            "seg",
-            "band",
-            pl.col("count").alias("matched"),
-            pl.col("suppressed").alias("matched_hidden"),
-        ),
-        on=["seg", "band"],
+    """One row per cell, in (segment, band, day (averaged first), channel, quarter-hour)
+    order: the order of the reach array."""
+    shape = reach.count.shape
+    seg, band, slot, ch, qod = _grid_codes(shape)
+    table = pl.DataFrame(
+        {
+            "seg": seg,
+            "band": band,
+            "slot": slot,
+            "ch": ch,
+            "qod": qod,
+            "count": reach.count.ravel(),
+            "audience": reach.audience.ravel(),
+            "suppressed": reach.hidden.ravel(),
+            "tuned": np.broadcast_to(tuned.audience[:, :, :, None, :], shape).ravel(),
+            "tuned_hidden": np.broadcast_to(tuned.hidden[:, :, :, None, :], shape).ravel(),
+            "matched": np.broadcast_to(matched.count[:, :, None, None, None], shape).ravel(),
+            "matched_hidden": np.broadcast_to(
+                matched.hidden[:, :, None, None, None], shape
+            ).ravel(),
+        }
     )
-    segment, band = _names(labels)
+    shown = ~pl.col("suppressed")
+    segment, band_name = _names(labels)
     first = pl.lit(credited.first_day, dtype=pl.Date)
     day = (
-        pl.when(pl.col("day") != AVERAGE_DAY)
-        .then(first + pl.duration(days=pl.col("day")))
+        pl.when(pl.col("slot") > 0)
+        .then(first + pl.duration(days=pl.col("slot") - 1))
         .cast(pl.Date)
         .alias("day")
     )
@@ -200,9 +238,9 @@ def _publish(
     )
     rating_ok = shown & ~pl.col("matched_hidden") & (pl.col("matched") > 0)
     share_ok = shown & ~pl.col("tuned_hidden") & (pl.col("tuned") > 0)
-    out = table.sort("seg", "band", "day", "ch", "qod").select(
+    out = table.select(
         segment,
-        band,
+        band_name,
         day,
         channel.alias("channel"),
         pl.col("qod").cast(pl.Int16).alias("quarter_hour"),
@@ -219,13 +257,21 @@ def _publish(
     return out.cast(VIEWERSHIP)  # type: ignore[arg-type]
 
 
-def _summary(matched: pl.DataFrame, labels: list[str]) -> pl.DataFrame:
-    segment, band = _names(labels)
+def _summary(matched: _Table, labels: list[str]) -> pl.DataFrame:
+    seg, band = _grid_codes(matched.count.shape)
+    segment, band_name = _names(labels)
     return (
-        matched.sort("seg", "band")
+        pl.DataFrame(
+            {
+                "seg": seg,
+                "band": band,
+                "count": matched.count.ravel(),
+                "suppressed": matched.hidden.ravel(),
+            }
+        )
         .select(
             segment,
-            band,
+            band_name,
             pl.when(~pl.col("suppressed"))
             .then(pl.col("count").cast(pl.Float64))
             .alias("households"),

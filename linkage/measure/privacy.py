@@ -34,18 +34,26 @@ With ``dp_epsilon > 0`` every count (the full grid, zero cells included) gets Ga
 from OpenDP; the k rule is then applied to the noisy counts and everything published is
 computed from noisy counts only, so the whole release is differentially private and no
 complementary suppression is needed (a difference of noisy cells is noisy).
+
+The tables are dense arrays over their whole grid, one axis per key, so every relation is a
+reduction along one axis. ``complementary`` applies the same rules to a frame that holds a
+full grid.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 
 from linkage.measure.metrics import AVERAGE_DAY, Counts
 
 #: The noise of one cell: (epsilon, delta) spent by the whole release, and the Gaussian scale.
 DPCost = tuple[float, float, float]
+#: A margin: the axis of a relation and the code of each position on it (0 = the total).
+Margin = tuple[int, np.ndarray]
+_NONE = np.iinfo(np.int64).max
 
 
 def noisy_counts(
@@ -73,18 +81,25 @@ def noisy_counts(
     measurement = release(scale)
     spent_epsilon, spent_delta = measurement.map(d_in)
     tables = counts.tables()
-    sizes = [t.height for t in tables.values()]
-    flat: list[int] = []
-    for table in tables.values():
-        flat.extend(table["count"].to_list())
-    noisy = pl.Series("count", measurement(flat), dtype=pl.Int64).clip(lower_bound=0)
-    out: dict[str, pl.DataFrame] = {}
+    flat = np.concatenate([table.ravel() for table in tables.values()])
+    noisy = np.clip(np.asarray(measurement(flat.tolist()), dtype=np.int64), 0, None)
+    out: dict[str, np.ndarray] = {}
     offset = 0
-    for (name, table), size in zip(tables.items(), sizes, strict=True):
-        out[name] = table.with_columns(noisy.slice(offset, size))
-        offset += size
+    for name, table in tables.items():
+        out[name] = noisy[offset : offset + table.size].reshape(table.shape)
+        offset += table.size
     released = Counts(**out, segments_partition=counts.segments_partition)
     return released, (float(spent_epsilon), float(spent_delta), float(scale))
+
+
+def add_all_band(parts: np.ndarray) -> np.ndarray:
+    """Bands 1..3 (axis 1) to bands 0..3, band 0 ("all") being their sum."""
+    shape = list(parts.shape)
+    shape[1] = 4
+    out = np.empty(shape, dtype=parts.dtype)
+    out[:, 1:] = parts
+    out[:, 0] = parts[:, 0] + parts[:, 1] + parts[:, 2]
+    return out
 
 
 def with_all_band(table: pl.DataFrame, value_columns: list[str]) -> pl.DataFrame:
@@ -104,6 +119,62 @@ def primary(table: pl.DataFrame, k: int) -> pl.DataFrame:
     return table.with_columns((pl.col("count") < k).alias("suppressed"))
 
 
+def _along(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
+    """``values`` shaped to broadcast along ``axis`` of an ``ndim`` array."""
+    shape = [1] * ndim
+    shape[axis] = values.size
+    return values.reshape(shape)
+
+
+def suppress(
+    count: np.ndarray,
+    hidden: np.ndarray,
+    margins: list[Margin],
+    days: tuple[int, np.ndarray] | None,
+    k: int,
+    n_days: int,
+) -> np.ndarray:
+    """Complementary suppression on a dense table: widen ``hidden`` until no hidden cell can
+    be recovered through one relation (see the module docstring).
+
+    ``margins`` are the band and segment relations, in the order they are applied: the
+    axis and the code of each position (code 0 is the total of the others). ``days`` is
+    the day axis and which positions on it are day rows (the others: the averaged row).
+    """
+    ndim = count.ndim
+    sup = hidden.copy()
+    while True:
+        before = int(np.count_nonzero(sup))
+        for axis, codes in margins:
+            code = _along(codes.astype(np.int64), axis, ndim)
+            total = code == 0
+            part = ~total
+            if not part.any():
+                continue
+            hidden_count = np.where(sup, count, 0)
+            hidden_sum = hidden_count.sum(axis=axis, keepdims=True)
+            hidden_parts = np.where(part, hidden_count, 0).sum(axis=axis, keepdims=True)
+            n_hidden = sup.sum(axis=axis, keepdims=True)
+            total_hidden = (sup & total).any(axis=axis, keepdims=True)
+            need = ((n_hidden == 1) & (hidden_sum > 0)) | (
+                ~total_hidden & (hidden_parts > 0) & (hidden_parts < k)
+            )
+            candidate = np.where(part & ~sup, count * 256 + code, _NONE)
+            best = candidate.min(axis=axis, keepdims=True)
+            found = best != _NONE
+            sup = sup | (need & found & (candidate == best)) | (need & ~found & total)
+        if days is not None:
+            axis, day_rows = days
+            is_day = _along(day_rows, axis, ndim)
+            spread = ((sup & is_day & (count > 0)) | (sup & ~is_day)).any(axis=axis, keepdims=True)
+            rule = sup | (is_day & spread)
+            if n_days == 1:
+                rule = rule | (sup & is_day).any(axis=axis, keepdims=True)
+            sup = rule
+        if int(np.count_nonzero(sup)) == before:
+            return sup
+
+
 def complementary(
     table: pl.DataFrame,
     keys: list[str],
@@ -113,43 +184,22 @@ def complementary(
 ) -> pl.DataFrame:
     """Widen ``suppressed`` until no hidden cell can be recovered through one relation.
 
+    ``table`` holds a full grid: one row per combination of its ``keys``' values.
     ``margins`` names the code columns (``band``, ``seg``) whose code 0 is the total of the
     others; a ``day`` key, when present, is the day relation (code -1 = averaged row).
     """
-    sup = pl.col("suppressed")
-    count = pl.col("count")
-    has_days = "day" in keys
-    while True:
-        before = int(table["suppressed"].sum())
-        for dim in margins:
-            group = [c for c in keys if c != dim]
-            total = pl.col(dim) == 0
-            part = ~total
-            hidden_sum = pl.when(sup).then(count).otherwise(0).sum().over(group)
-            hidden_parts = pl.when(sup & part).then(count).otherwise(0).sum().over(group)
-            n_hidden = sup.cast(pl.Int32).sum().over(group)
-            total_hidden = (sup & total).any().over(group)
-            n_parts = part.cast(pl.Int32).sum().over(group)
-            need = (n_parts > 0) & (
-                ((n_hidden == 1) & (hidden_sum > 0))
-                | (~total_hidden & (hidden_parts > 0) & (hidden_parts < k))
-            )
-            candidate = pl.when(part & ~sup).then(count * 256 + pl.col(dim).cast(pl.Int64))
-            best = candidate.min().over(group)
-            table = table.with_columns(
-                (
-                    sup
-                    | (need & best.is_not_null() & (candidate == best).fill_null(False))
-                    | (need & best.is_null() & total)
-                ).alias("suppressed")
-            )
-        if has_days:
-            series = [c for c in keys if c != "day"]
-            is_day = pl.col("day") != AVERAGE_DAY
-            spread = ((sup & is_day & (count > 0)) | (sup & ~is_day)).any().over(series)
-            rule = sup | (is_day & spread)
-            if n_days == 1:
-                rule = rule | (sup & is_day).any().over(series)
-            table = table.with_columns(rule.alias("suppressed"))
-        if int(table["suppressed"].sum()) == before:
-            return table
+    ordered = table.with_row_index("_row").sort(keys)
+    values = [ordered[key].unique(maintain_order=True).to_numpy() for key in keys]
+    shape = tuple(v.size for v in values)
+    if math.prod(shape) != ordered.height or ordered.select(keys).is_duplicated().any():
+        raise ValueError(f"complementary needs one row per combination of {keys}")
+    count = ordered["count"].to_numpy().reshape(shape)
+    hidden = ordered["suppressed"].to_numpy().reshape(shape)
+    days = None
+    if "day" in keys:
+        axis = keys.index("day")
+        days = (axis, values[axis] != AVERAGE_DAY)
+    sup = suppress(
+        count, hidden, [(keys.index(m), values[keys.index(m)]) for m in margins], days, k, n_days
+    )
+    return ordered.with_columns(pl.Series("suppressed", sup.ravel())).sort("_row").drop("_row")
