@@ -42,6 +42,7 @@ import polars as pl
 from hashing.canonical import canonicalize
 from hashing.engagement import Engagement, load_engagement
 from hashing.keys import PartyIdentity, ScryptParams, new_passphrase, write_passphrase_file
+from hashing.normalize.dates import MAX_AGE_YEARS
 from hashing.party import PartySummary, read_input, run_party
 from hashing.tokens import component_expr
 from hashing.workspace import Workspace, receive, send
@@ -53,12 +54,8 @@ PARTIES = ("campaign", "operator", "matcher", "measurement")
 LIST_OWNERS = {"campaign": "a", "operator": "b"}
 MODES = ("fellegi_sunter", "waterfall")
 ENTITY = r"^(rec-\d+)-"
-# run_party cannot seal a campaign's segments when the engagement declares none (seal.py
-# refuses n_labels=0), so the benchmark gives its campaign one constant label; matching
-# never reads it. Drop this once a label-less campaign is supported.
-SEGMENT_LABEL, SEGMENT_COLUMN = "benchmark", "_benchmark_segment"
 # The canonical fields the Febrl mapping fills, for the diagnosis of missed pairs.
-FIELDS = ("first_name", "last_name", "dob", "house_number", "street", "city", "zip")
+FIELDS = ("first_name", "last_name", "dob", "house_number", "street", "city", "zip", "national_id")
 
 
 @dataclass
@@ -136,10 +133,7 @@ def _set_up(folder: Path, engagement_path: Path) -> _Engagement:
     """One workspace and identity per party; the engagement and public bundles shared."""
     shared = folder / "shared"
     (shared / "keys").mkdir(parents=True)
-    text = engagement_path.read_text(encoding="utf-8")
-    if not load_engagement(engagement_path).segment_labels:
-        text += f'\n[inputs.campaign.segments]\n{SEGMENT_LABEL} = "{SEGMENT_COLUMN}"\n'
-    (shared / "engagement.toml").write_text(text, encoding="utf-8")
+    shutil.copyfile(engagement_path, shared / "engagement.toml")
     spaces, identities = {}, {}
     for role in PARTIES:
         ws = Workspace.create(folder / role, role)
@@ -262,7 +256,10 @@ def diagnose(
     notes["missed_pairs_with_a_valid_dob_nulled"] = missed.select(
         (pl.col("dob_cut") | pl.col("dob_cut_b")).sum()
     ).item()
-    notes.update(_notes(a, "a") | _notes(b, "b"))
+    dob = engagement.inputs.campaign.fields.dob
+    max_age = dob.max_age if dob is not None and dob.max_age is not None else MAX_AGE_YEARS
+    notes["dob_max_age_years"] = max_age
+    notes.update(_notes(a, "a", max_age) | _notes(b, "b", max_age))
     zip3 = component_expr("first3", "zip", pl.String())
     notes["a_distinct_first3_zip_tokens"] = a.select(zip3.n_unique()).item()
     notes["a_distinct_raw_postcode_prefix3"] = a.select(
@@ -271,7 +268,7 @@ def diagnose(
     return pl.concat(rows), notes
 
 
-def _notes(frame: pl.DataFrame, side: str) -> dict[str, int]:
+def _notes(frame: pl.DataFrame, side: str, max_age: int) -> dict[str, int]:
     raw_date = pl.col("date_of_birth").str.strptime(pl.Date, "%Y%m%d", strict=False)
     raw_zip = pl.col("postcode").str.strip_chars()
     counts = frame.select(
@@ -282,9 +279,9 @@ def _notes(frame: pl.DataFrame, side: str) -> dict[str, int]:
         raw_dob_present=pl.col("date_of_birth").is_not_null().sum(),
         raw_dob_not_a_date=(pl.col("date_of_birth").is_not_null() & raw_date.is_null()).sum(),
         dob_valid_but_nulled=(raw_date.is_not_null() & pl.col("dob").is_null()).sum(),
-        # the date normalizer nulls birth dates more than 120 years before today
-        dob_nulled_over_120_years_ago=(
-            raw_date.is_not_null() & pl.col("dob").is_null() & (raw_date < _years_ago(120))
+        # the date normalizer nulls birth dates more than max_age years before today
+        dob_nulled_over_max_age=(
+            raw_date.is_not_null() & pl.col("dob").is_null() & (raw_date < _years_ago(max_age))
         ).sum(),
     )
     return {f"{side}_{k}": int(v) for k, v in counts.row(0, named=True).items()}
@@ -338,8 +335,6 @@ def run(
     for role, frame in (("campaign", a), ("operator", b)):
         # The list owner's file is its own: written into its private folder.
         paths[role] = spaces[role].private / f"febrl4{LIST_OWNERS[role]}.csv"
-        if role == "campaign" and SEGMENT_COLUMN in engagement.inputs.campaign.segments.values():
-            frame = frame.with_columns(pl.lit("0").alias(SEGMENT_COLUMN))
         frame.write_csv(paths[role])
         with clock.step(role):
             parties[role] = run_party(engagement, role, paths[role], spaces[role], identities[role])

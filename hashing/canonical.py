@@ -5,7 +5,8 @@ file: canonical field → input column name, or a table ``{column = "...", ...op
 
     [inputs.campaign.fields]
     first_name = "FIRST_NAME"
-    dob = { column = "BIRTH_DATE", format = "%m/%d/%Y" }
+    dob = { column = "BIRTH_DATE", format = "%m/%d/%Y", max_age = 130 }
+    national_id = "SSN"
 
     [inputs.operator.fields]
     full_name = { column = "holder_name", order = "auto" }
@@ -46,6 +47,7 @@ from hashing.normalize import (
     normalize_house_number,
     normalize_middle_name,
     normalize_name_suffix,
+    normalize_national_id,
     normalize_phone,
     normalize_sex,
     normalize_state,
@@ -53,6 +55,7 @@ from hashing.normalize import (
     normalize_zip,
     street_parts,
 )
+from hashing.normalize.dates import MAX_AGE_RANGE, MAX_AGE_YEARS
 
 CANONICAL_FIELDS: tuple[str, ...] = (
     "first_name",
@@ -69,6 +72,7 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "city",
     "state",
     "zip",
+    "national_id",
 )
 COMPOSITE_FIELDS: tuple[str, ...] = ("full_name", "address_line")
 VARIANTS = "last_name_variants"
@@ -78,7 +82,7 @@ VARIANTS = "last_name_variants"
 USABLE_FIELDS: tuple[str, ...] = ("first_name", "last_name", "street", "phone", "email")
 
 _OPTIONS: dict[str, frozenset[str]] = {
-    "dob": frozenset({"format"}),
+    "dob": frozenset({"format", "max_age"}),
     "full_name": frozenset({"order"}),
     "address_line": frozenset({"includes"}),
 }
@@ -143,6 +147,12 @@ def _option_problems(name: str, path: str, options: Mapping[str, Any]) -> list[t
     fmt = options.get("format")
     if name == "dob" and fmt is not None and (not isinstance(fmt, str) or "%" not in fmt):
         problems.append((f"{path}.format", "expected a strptime format such as '%m/%d/%Y'"))
+    max_age = options.get("max_age")
+    low, high = MAX_AGE_RANGE
+    if name == "dob" and max_age is not None and not _whole_within(max_age, low, high):
+        problems.append(
+            (f"{path}.max_age", f"expected a whole number of years from {low} to {high}")
+        )
     order = options.get("order", "auto")
     if name == "full_name" and order not in _ORDERS:
         problems.append((f"{path}.order", f"expected one of: {', '.join(_ORDERS)}"))
@@ -153,6 +163,10 @@ def _option_problems(name: str, path: str, options: Mapping[str, Any]) -> list[t
         elif not set(includes) <= set(_PLACE):
             problems.append((f"{path}.includes", "may name city, state and zip only"))
     return problems
+
+
+def _whole_within(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def canonicalize(
@@ -200,13 +214,21 @@ def canonicalize(
         "city": normalize_city,
         "state": normalize_state,
         "zip": normalize_zip,
+        "national_id": normalize_national_id,
     }
     values: dict[str, list[pl.Expr]] = {f: [] for f in CANONICAL_FIELDS}
     for name, normalize in direct.items():
         if name in sources:
             values[name].append(normalize(col(name)))
     if "dob" in sources:
-        values["dob"].append(normalize_date(col("dob"), sources["dob"].options.get("format")))
+        options = sources["dob"].options
+        max_age = options.get("max_age")
+        normalized = normalize_date(
+            col("dob"),
+            options.get("format"),
+            max_age=MAX_AGE_YEARS if max_age is None else max_age,
+        )
+        values["dob"].append(normalized)
     if "last" in stage:
         values["last_name"].append(tmp("last", "last_name"))
         values["name_suffix"].append(tmp("last", "name_suffix"))

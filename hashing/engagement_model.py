@@ -51,6 +51,9 @@ MAX_SEGMENT_LABELS = 64
 MAX_RECIPES = 32
 MAX_RECIPE_COMPONENTS = 8
 MIN_K = 10
+#: Bounds of ``dob.max_age`` in years (``hashing.normalize.dates.MAX_AGE_RANGE``; kept
+#: apart so that loading an engagement does not import the normalizers).
+DOB_MAX_AGE_RANGE: tuple[int, int] = (1, 150)
 
 Problem = tuple[str, str]
 FileFormat = Literal["csv", "parquet"]
@@ -221,10 +224,18 @@ class ColumnSpec(_Model):
 
 
 class DateSpec(_Model):
-    """The date of birth column and, optionally, its strptime format (else auto-detected)."""
+    """The date of birth column, optionally its strptime format (else auto-detected) and
+    the oldest plausible age in years (older dates are null; default 120)."""
 
     column: ColumnName
     format: Annotated[str, AfterValidator(_date_format)] | None = None
+    max_age: (
+        Annotated[
+            int,
+            _within(*DOB_MAX_AGE_RANGE, "max_age must be a whole number of years from 1 to 150"),
+        ]
+        | None
+    ) = None
 
 
 class FullNameSpec(_Model):
@@ -270,6 +281,7 @@ class FieldMap(_Model):
     city: _Column = None
     state: _Column = None
     zip: _Column = None
+    national_id: _Column = None
     full_name: Annotated[FullNameSpec | None, BeforeValidator(_as_column_table)] = None
     address_line: Annotated[AddressLineSpec | None, BeforeValidator(_as_column_table)] = None
 

@@ -30,6 +30,7 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "city",
     "state",
     "zip",
+    "national_id",
 )
 
 #: Composite input fields and the canonical fields each one is split into.
@@ -75,6 +76,11 @@ FIELD_STRENGTH: dict[str, float] = {
     "city": 8,
     "state": 5,
     "zip": 14,
+    # A 9-digit SSN splits the population into ~2**30 groups, but engagements also map
+    # shorter national numbers (the normalizer keeps 7 digits or more: ~23 bits), so the
+    # field counts for less than a recipe needs alone: pair it with another component
+    # (a postcode, a surname prefix, a birth year...). See docs/engagement.md.
+    "national_id": 24,
 }
 
 # What a transform keeps of a field's strength: a factor, or a fixed strength.

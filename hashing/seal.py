@@ -17,7 +17,8 @@ collision risk negligible beyond any list size considered here (a nation is ~2**
 Plaintext layouts (see ``docs/protocol.md``):
 
 * labels: the bitset as 8 bytes little-endian; bit ``i`` set = label ``i``; bits at or
-  beyond ``n_labels`` must be zero;
+  beyond ``n_labels`` must be zero. ``n_labels`` may be 0 (a campaign with no segments):
+  every blob then seals an all-zero bitset, still 8 bytes, so the size stays fixed;
 * box lists: ``max_boxes`` length bytes (1–32, or 0 for an empty slot; filled slots
   first), then ``max_boxes`` slots of 32 bytes, each an ID's UTF-8 bytes zero-padded.
 
@@ -61,8 +62,12 @@ def sealed_boxes_len(max_boxes: int) -> int:
 
 
 def _check_n_labels(n_labels: int) -> int:
-    if not isinstance(n_labels, int) or not 1 <= n_labels <= MAX_LABELS:
-        raise InputError(f"n_labels must be between 1 and {MAX_LABELS}, got {n_labels}")
+    # 0 is allowed: a campaign without segments seals all-zero bitsets of the same size
+    # (the associated data binds n_labels, so such a blob cannot pass for a labelled one).
+    if isinstance(n_labels, bool) or not isinstance(n_labels, int):
+        raise InputError(f"n_labels must be an integer from 0 to {MAX_LABELS}")
+    if not 0 <= n_labels <= MAX_LABELS:
+        raise InputError(f"n_labels must be between 0 and {MAX_LABELS}, got {n_labels}")
     return n_labels
 
 
@@ -163,6 +168,7 @@ def seal_labels(
 
     ``bitsets`` holds one unsigned integer per row (bit ``i`` = label ``i``), no nulls,
     no bit at or beyond ``n_labels``. Every blob is :func:`sealed_labels_len` bytes.
+    With ``n_labels=0`` every bitset must be 0 (a campaign that declares no segments).
     """
     raw_key = _check_key(key, "segments")
     aad = labels_aad(engagement_id, n_labels, column)

@@ -22,6 +22,7 @@ from hashing.normalize.address import (
 )
 from hashing.normalize.contact import normalize_email, normalize_phone
 from hashing.normalize.dates import normalize_date
+from hashing.normalize.ids import normalize_national_id
 from hashing.normalize.names import (
     clean_name,
     full_name_parts,
@@ -53,6 +54,7 @@ __all__ = [
     "normalize_last_name",
     "normalize_middle_name",
     "normalize_name_suffix",
+    "normalize_national_id",
     "normalize_phone",
     "normalize_sex",
     "normalize_state",

@@ -14,8 +14,9 @@ with a second of 12 or less is read day-first. A two-digit year is put in the mo
 century that does not make the date lie in the future.
 
 The result is null for impossible dates (February 30), placeholders (1900-01-01,
-1901-01-01 and anything older), dates after *today* and dates more than 120 years before
-it. *today* is fixed when the expression is built (a parameter, for reproducible tests).
+1901-01-01 and anything older), dates after *today* and dates more than ``max_age`` years
+before it (``MAX_AGE_YEARS``, 120, unless the engagement sets ``dob.max_age``). *today* is
+fixed when the expression is built (a parameter, for reproducible tests).
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ import polars as pl
 
 from hashing.normalize._common import on_distinct
 
+#: Default oldest plausible age; an engagement may set another (``dob.max_age``).
 MAX_AGE_YEARS = 120
+#: Bounds of ``max_age`` (years).
+MAX_AGE_RANGE: tuple[int, int] = (1, 150)
 #: Dates at or before this one are placeholders of "unknown" (1900-01-01, 1901-01-01).
 PLACEHOLDER_LIMIT = dt.date(1901, 1, 1)
 
@@ -121,35 +125,44 @@ def _groups(pattern: str) -> list[str]:
     return re.findall(r"\(\?<(\w+)>", pattern)
 
 
-def _plausible(d: pl.Expr, today: dt.date) -> pl.Expr:
-    oldest = _years_before(today, MAX_AGE_YEARS)
+def _plausible(d: pl.Expr, today: dt.date, max_age: int) -> pl.Expr:
+    oldest = _years_before(today, max_age)
     good = (d > pl.lit(PLACEHOLDER_LIMIT)) & (d <= pl.lit(today)) & (d >= pl.lit(oldest))
     return pl.when(good).then(d).otherwise(pl.lit(None, dtype=pl.Date))
 
 
-def _date_values(s: pl.Series, fmt: str | None, today: dt.date) -> pl.Series:
+def _date_values(s: pl.Series, fmt: str | None, today: dt.date, max_age: int) -> pl.Series:
     frame = s.to_frame("raw").with_columns(
         pl.col("raw").str.strip_chars().str.to_uppercase().str.replace_all(r"\s+", " ").alias("t")
     )
     frame = frame.with_columns(_auto_date(frame, "t", today).alias("auto"))
-    frame = frame.with_columns(_plausible(pl.col("auto"), today))
+    frame = frame.with_columns(_plausible(pl.col("auto"), today, max_age))
     if fmt is None:
         return frame.get_column("auto")
     declared = pl.col("raw").str.strip_chars().str.strptime(pl.Date, fmt, strict=False)
     frame = frame.with_columns(declared.alias("declared"))
-    return frame.select(pl.coalesce(_plausible(pl.col("declared"), today), "auto")).to_series()
+    return frame.select(
+        pl.coalesce(_plausible(pl.col("declared"), today, max_age), "auto")
+    ).to_series()
 
 
 def normalize_date(
-    expr: pl.Expr, format: str | None = None, *, today: dt.date | None = None
+    expr: pl.Expr,
+    format: str | None = None,
+    *,
+    today: dt.date | None = None,
+    max_age: int = MAX_AGE_YEARS,
 ) -> pl.Expr:
     """Date text (or a date, or an integer like 19800105) → ``pl.Date``; null if unusable.
 
     ``format`` is a strptime format declared by the engagement (``"%m/%d/%Y"``); values
     that do not follow it are still tried in the accepted shapes (so a date already
     normalized is read back unchanged). ``today`` (default: the current date when the
-    expression is built) bounds the plausible range: not after it, not more than 120
-    years before it.
+    expression is built) and ``max_age`` (years, 1 to 150; default 120) bound the
+    plausible range: not after *today*, not more than ``max_age`` years before it.
     """
+    low, high = MAX_AGE_RANGE
+    if isinstance(max_age, bool) or not isinstance(max_age, int) or not low <= max_age <= high:
+        raise ValueError(f"max_age must be a whole number of years from {low} to {high}")
     reference = today or dt.date.today()
-    return on_distinct(expr, lambda s: _date_values(s, format, reference), pl.Date())
+    return on_distinct(expr, lambda s: _date_values(s, format, reference, max_age), pl.Date())

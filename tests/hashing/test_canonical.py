@@ -36,6 +36,7 @@ VOTER_FIELDS: dict[str, Any] = {
     "zip": "Post code",
     "phone": "Tel",
     "email": "Mail",
+    "national_id": "SSN",
 }
 OPERATOR_FIELDS: dict[str, Any] = {
     "full_name": {"column": "holder", "order": "auto"},
@@ -66,6 +67,7 @@ def voters() -> pl.DataFrame:
             "Post code": ["62704", "2134", None],
             "Tel": ["2175550143", None, "0000000000"],
             "Mail": ["Bob.Smith+tv@gmail.com", "", None],
+            "SSN": ["078-05-1121", None, "000-00-0000"],
         }
     )
 
@@ -103,6 +105,7 @@ def test_voter_shape_with_arbitrary_column_names() -> None:
         "city": "SPRINGFIELD",
         "state": "IL",
         "zip": "62704",
+        "national_id": "078051121",
         VARIANTS: ["SMITH"],
     }
     assert rows[1]["last_name"] == "SMITHJONES"
@@ -131,6 +134,7 @@ def test_operator_shape_with_composite_columns() -> None:
         "city": "SPRINGFIELD",
         "state": "IL",
         "zip": "62704",
+        "national_id": None,
         VARIANTS: ["SMITH"],
     }
 
@@ -247,7 +251,7 @@ def test_every_config_problem_is_reported_at_once() -> None:
     fields: dict[str, Any] = {
         "nickname": "X",
         "first_name": {"col": "A"},
-        "dob": {"column": "B", "format": 7},
+        "dob": {"column": "B", "format": 7, "max_age": 151},
         "full_name": {"column": "C", "order": "sideways"},
         "address_line": {"column": "D", "includes": ["country"]},
         "zip": {"column": "E", "pad": True},
@@ -260,11 +264,43 @@ def test_every_config_problem_is_reported_at_once() -> None:
         "fields.nickname",
         "fields.first_name.column",
         "fields.dob.format",
+        "fields.dob.max_age",
         "fields.full_name.order",
         "fields.address_line.includes",
         "fields.zip.pad",
         "fields.sex",
     }
+
+
+@pytest.mark.parametrize("max_age", [0, 151, True, 130.0, "130"])
+def test_dob_max_age_must_be_a_whole_number_of_years_from_1_to_150(max_age: object) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_fields({"dob": {"column": "born", "max_age": max_age}})
+    assert [path for path, _ in raised.value.problems] == ["fields.dob.max_age"]
+
+
+def test_dob_max_age_moves_the_oldest_plausible_birth_date() -> None:
+    # Dates 121 to 124 years old are null under the default (120) and kept under 130;
+    # 123 keeps one of them. (1901-01-01 and older stay placeholders whatever max_age.)
+    today = dt.date.today()
+    old = [dt.date(today.year - years, 7, 1) for years in (119, 122, 124)]
+    frame = pl.DataFrame({"born": [d.isoformat() for d in old]})
+
+    def dob(max_age: int | None) -> list[dt.date | None]:
+        spec: dict[str, Any] = {"column": "born", "format": "%Y-%m-%d"}
+        if max_age is not None:
+            spec["max_age"] = max_age
+        return canonicalize(frame.lazy(), {"dob": spec}).collect()["dob"].to_list()
+
+    assert dob(None) == [old[0], None, None]
+    assert dob(123) == [old[0], old[1], None]
+    assert dob(130) == old
+
+
+def test_national_id_keeps_the_digits_of_real_looking_numbers() -> None:
+    frame = pl.DataFrame({"ssn": ["078-05-1121", " 078 05 1121 ", "123-45-6789", "", None]})
+    out = canonicalize(frame.lazy(), {"national_id": "ssn"}).collect()["national_id"]
+    assert out.to_list() == ["078051121", "078051121", None, None, None]
 
 
 def test_a_parsed_engagement_model_is_accepted() -> None:

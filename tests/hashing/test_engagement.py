@@ -349,6 +349,7 @@ def test_address_line_includes_city_state_zip() -> None:
 def test_one_recipe_needs_waterfall_mode() -> None:
     data = sample_data()
     data["recipes"] = data["recipes"][:1]
+    data["matching"]["mode"] = "fellegi_sunter"
     assert paths_of(data) == ["matching.mode"]
     data["matching"]["mode"] = "waterfall"
     assert parse_engagement(data, "t").recipe_names() == ("email",)
@@ -387,6 +388,9 @@ def test_problem_messages_are_plain_words() -> None:
         (["first_name", "last_name", "dob"], "person"),
         (["nysiis(last_name)", "initial(first_name)", "house_number", "zip"], "person"),
         (["house_number", "street", "city", "state"], "household"),
+        (["national_id", "zip"], "person"),
+        (["national_id", "first3(last_name)"], "person"),
+        (["national_id", "initial(first_name)", "initial(last_name)"], "person"),
     ],
 )
 def test_lint_accepts_identifying_recipes(fields: list[str], level: str) -> None:
@@ -411,6 +415,9 @@ def test_lint_accepts_identifying_recipes(fields: list[str], level: str) -> None
         ["house_number", "street"],
         ["city", "state", "zip", "first3(zip)"],
         ["soundex(last_name)", "initial(first_name)", "zip"],
+        ["national_id"],
+        ["national_id", "initial(first_name)"],
+        ["national_id", "state"],
     ],
 )
 def test_lint_refuses_weak_recipes(fields: list[str]) -> None:
@@ -541,6 +548,7 @@ FAULTS: dict[str, Fault] = {
     "bad_link_type": _set(("matching", "link_type"), "many_to_many"),
     "unknown_field": _set(("inputs", "campaign", "fields", "shoe_size"), "SHOE"),
     "bad_date_format": _set(("inputs", "campaign", "fields", "dob", "format"), "%Q"),
+    "dob_max_age": _set(("inputs", "campaign", "fields", "dob", "max_age"), 151),
     "bad_label": _set(("inputs", "campaign", "segments", "Swing-Voters"), "SEG_SWING"),
     "composite_conflict": _set(("inputs", "operator", "fields", "last_name"), "surname"),
     "bad_encoding": _set(("inputs", "operator", "encoding"), "utf-99"),
@@ -705,9 +713,42 @@ def test_the_documented_lint_table_matches_the_lint() -> None:
             assert (lint_recipe(recipe) is None) == (verdict == "accepted"), alternative
 
 
+@pytest.mark.parametrize("max_age", [1, 130, 150])
+def test_dob_max_age_is_read_from_the_field_map(max_age: int) -> None:
+    data = sample_data()
+    data["inputs"]["campaign"]["fields"]["dob"]["max_age"] = max_age
+    eng = parse_engagement(data, "test")
+    dob = eng.inputs.campaign.fields.dob
+    assert dob is not None and dob.max_age == max_age
+    assert eng.inputs.campaign.fields.model_dump(exclude_none=True)["dob"]["max_age"] == max_age
+    assert eng.inputs.operator.fields.dob is None or eng.inputs.operator.fields.dob.max_age is None
+
+
+@pytest.mark.parametrize("max_age", [0, 151, -5, 130.5, True, "130"])
+def test_dob_max_age_outside_1_to_150_is_refused(max_age: object) -> None:
+    data = sample_data()
+    data["inputs"]["campaign"]["fields"]["dob"]["max_age"] = max_age
+    assert paths_of(data) == ["inputs.campaign.fields.dob.max_age"]
+
+
+def test_national_id_is_a_canonical_field_of_the_field_map() -> None:
+    data = sample_data()
+    data["inputs"]["campaign"]["fields"]["national_id"] = "SSN"
+    data["inputs"]["operator"]["fields"]["national_id"] = {"column": "ssn"}
+    data["recipes"].append({"name": "ssn_zip", "fields": ["national_id", "zip"]})
+    eng = parse_engagement(data, "test")
+    assert "national_id" in eng.inputs.campaign.mapped_fields()
+    assert eng.inputs.operator.columns_for(["national_id"]) == ("ssn",)
+    assert eng.recipe("ssn_zip").field_names == ("national_id", "zip")
+
+
 def test_febrl4_engagement_is_person_level_and_matches_both_files_alike() -> None:
     eng = load_engagement(SAMPLE.parent / "febrl4.toml")
     assert eng.matching.link_type == "one_to_one"
+    assert all(lint_recipe(r) is None for r in eng.recipes)
+    assert any("national_id" in r.field_names for r in eng.recipes)
+    dob = eng.inputs.campaign.fields.dob
+    assert dob is not None and dob.max_age == 130
     assert all(r.level == "person" for r in eng.recipes)
     assert eng.inputs.campaign.fields == eng.inputs.operator.fields
     assert eng.inputs.operator.boxes is None and eng.segment_labels == ()

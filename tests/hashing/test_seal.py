@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import polars as pl
 import pytest
@@ -45,8 +47,9 @@ def bitsets(draw: st.DrawFn) -> tuple[int, list[int]]:
     return n_labels, values
 
 
+_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
 box_ids = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=32
+    alphabet=st.characters(codec="utf-8", exclude_categories=_SURROGATES), min_size=1, max_size=32
 ).filter(lambda s: s.strip() != "" and len(s.encode()) <= 32)
 
 
@@ -153,9 +156,41 @@ def test_seal_labels_refuses_bad_input() -> None:
         seal_labels(pl.Series("s", [1, -1], dtype=pl.Int64), SEG, ENG, 64)
     with pytest.raises(InputError, match="must be integers"):
         seal_labels(pl.Series("s", ["1"]), SEG, ENG, 4)
-    for n_labels in (0, 65):
+    for n_labels in (-1, 65):
         with pytest.raises(InputError, match="n_labels"):
             seal_labels(labels_series([0]), SEG, ENG, n_labels)
+    with pytest.raises(InputError, match="n_labels must be an integer"):
+        seal_labels(labels_series([0]), SEG, ENG, True)
+
+
+def test_zero_labels_seal_all_zero_bitsets_of_the_fixed_size() -> None:
+    # A campaign that declares no segments still seals one blob per row, of the usual size.
+    sealed = seal_labels(labels_series([0, 0, 0]), SEG, ENG, 0)
+    assert sealed.bin.size().to_list() == [sealed_labels_len()] * 3
+    assert unseal_labels(sealed, SEG, ENG, 0).to_list() == [0, 0, 0]
+    plain = _crypto.aead_decrypt(SEG._material(), sealed[0], labels_aad(ENG, 0))
+    assert plain == bytes(8)
+    empty = seal_labels(labels_series([]), SEG, ENG, 0)
+    assert empty.len() == 0 and unseal_labels(empty, SEG, ENG, 0).len() == 0
+
+
+def test_zero_labels_refuse_any_set_bit() -> None:
+    with pytest.raises(InputError, match="2 rows set label bits beyond the 0 declared labels"):
+        seal_labels(labels_series([0, 1, 1 << 63]), SEG, ENG, 0)
+    smuggled = _crypto.aead_encrypt(SEG._material(), (1).to_bytes(8, "little"), labels_aad(ENG, 0))
+    ok = seal_labels(labels_series([0]), SEG, ENG, 0).to_list()[0]
+    with pytest.raises(VerificationError, match="1 set label bits beyond the 0 declared labels"):
+        unseal_labels(pl.Series([ok, smuggled], dtype=pl.Binary), SEG, ENG, 0)
+
+
+def test_zero_and_one_labels_do_not_open_each_other() -> None:
+    # Same plaintext (0) and size: only the associated data tells the layouts apart.
+    none = seal_labels(labels_series([0, 0]), SEG, ENG, 0)
+    one = seal_labels(labels_series([0, 0]), SEG, ENG, 1)
+    with pytest.raises(VerificationError, match="2 failed authentication"):
+        unseal_labels(none, SEG, ENG, 1)
+    with pytest.raises(VerificationError, match="2 failed authentication"):
+        unseal_labels(one, SEG, ENG, 0)
 
 
 def test_seal_key_purpose_is_enforced() -> None:
