@@ -16,6 +16,8 @@ that has candidates but stays unmatched, one reason:
                        ``min_posterior`` (waterfall: household-level agreement only, without
                        housemate support, when ``household_requires_support``).
 ``partner_taken``      one-to-one only: every acceptable partner was taken by a better pair.
+``household_only``     every candidate pair agrees on household-level recipes only, and
+                       the configuration does not accept such matches (the default).
 ``no_candidate``       the record shares no token with any account (counted, never listed).
 
 Ambiguity is decided before the threshold: a voter tied between two accounts is reported
@@ -39,6 +41,7 @@ REASONS: tuple[str, ...] = (
     "ambiguous_address",
     "below_threshold",
     "partner_taken",
+    "household_only",
     "no_candidate",
 )
 

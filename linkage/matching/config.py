@@ -79,6 +79,11 @@ class MatchConfig:
     ``group_support``: derive the household-support feature from the campaign's group
     tokens (see ``docs/matching.md``). ``household_requires_support``: in waterfall mode,
     a household-level recipe only counts when a housemate confirms the account.
+    ``accept_household_only``: whether a voter whose only agreement with any account is
+    household-level (the address) may be matched at all. Off by default: on the synthetic
+    world most such voters are movers still registered at a home where another registered
+    household now holds the account, and housemate support cannot tell them from a spouse
+    under another surname (precision 97.5 % with them, 99.9 % without; docs/matching.md).
     ``seed``: makes the minted household references and the shuffles reproducible (tests
     only); ``None`` draws them from the operating system's CSPRNG.
     ``weight_bin``: width, in bits, of the weight histogram bins of the match report.
@@ -91,6 +96,7 @@ class MatchConfig:
     em: EMSettings = field(default_factory=EMSettings)
     group_support: bool = True
     household_requires_support: bool = True
+    accept_household_only: bool = False
     seed: int | None = None
     weight_bin: float = 5.0
 

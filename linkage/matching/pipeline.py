@@ -113,6 +113,9 @@ def match(
         table.select("mask", "weight", "posterior", "first_recipe"), on="mask", how="left"
     )
     clock.lap("EM and weights")
+    held_back = 0
+    if not config.accept_household_only:
+        scored, held_back = _without_household_only(scored, config)
     assignment = assign(scored, config)
     clock.lap("assignment")
 
@@ -127,7 +130,8 @@ def match(
     clock.lap("outputs")
 
     unmatched = assignment.reason_counts()
-    unmatched["no_candidate"] = c_pay.height - scored.get_column("a").n_unique()
+    unmatched["household_only"] = held_back
+    unmatched["no_candidate"] = c_pay.height - scored.get_column("a").n_unique() - held_back
     report = _report(
         config,
         c_pay.height,
@@ -157,6 +161,23 @@ class _Stopwatch:
         now = time.perf_counter()
         log.debug("%s: %.2f s", stage, now - self._last)
         self._last = now
+
+
+def _without_household_only(scored: pl.DataFrame, config: MatchConfig) -> tuple[pl.DataFrame, int]:
+    """Drop the candidate pairs of voters whose every pair agrees at household level only.
+
+    Returns the remaining pairs and how many voters were held back (reason
+    ``household_only``). A voter with at least one person-level agreement keeps all its
+    pairs, so assignment still sees its competing addresses.
+    """
+    person = 0
+    for recipe in config.recipes:
+        if recipe.level == "person":
+            person |= config.bit(recipe.name)
+    has_person = (pl.col("mask") & person) != 0
+    keep = has_person.any().over("a")
+    held = scored.filter(~keep).get_column("a").n_unique()
+    return scored.filter(keep), held
 
 
 def check_frame_private(pairs: pl.DataFrame) -> None:

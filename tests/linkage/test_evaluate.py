@@ -123,7 +123,7 @@ def test_the_matcher_is_precise_on_a_synthetic_world() -> None:
         w.operator_tokens,
         w.campaign_payloads,
         w.operator_payloads,
-        w.config(seed=1),
+        w.config(seed=1, accept_household_only=True),
     )
     scores = evaluate(
         result.pairs,
@@ -140,7 +140,7 @@ def test_the_matcher_is_precise_on_a_synthetic_world() -> None:
         w.operator_tokens,
         w.campaign_payloads,
         w.operator_payloads,
-        w.config(seed=1, group_support=False),
+        w.config(seed=1, group_support=False, accept_household_only=True),
     )
     plain_scores = evaluate(
         plain.pairs,

@@ -22,8 +22,10 @@ RECIPES = (
 
 
 def config(**settings: object) -> MatchConfig:
-    """The test recipes, seeded outputs."""
+    """The test recipes, seeded outputs; household-only matches accepted, so that the
+    household reasoning (housemate support, shared addresses) is exercised."""
     settings.setdefault("seed", 11)
+    settings.setdefault("accept_household_only", True)
     return MatchConfig(recipes=RECIPES, **settings)  # type: ignore[arg-type]
 
 

@@ -83,8 +83,26 @@ def test_unmatched_voters_are_counted_by_reason(result: MatchResult) -> None:
         "ambiguous_address": 2,
         "below_threshold": 1,
         "partner_taken": 0,
+        "household_only": 0,
         "no_candidate": 1,
     }
+
+
+def test_household_only_voters_are_held_back_by_default(result: MatchResult) -> None:
+    """Without ``accept_household_only`` a voter whose every agreement is the address
+    (the spouse, the mover, the two flats) is not matched, and is counted under its own reason."""
+    c_tokens, o_tokens, c_pay, o_pay = world()
+    held = match(
+        c_tokens.lazy(),
+        o_tokens.lazy(),
+        c_pay.lazy(),
+        o_pay.lazy(),
+        config(accept_household_only=False),
+    )
+    assert held.unmatched["household_only"] == 4  # spouse, mover, two flats
+    assert held.unmatched["ambiguous_address"] == 0
+    assert held.members.height == result.members.height - 1  # the spouse
+    assert sum(held.unmatched.values()) + held.members.height == c_pay.height
 
 
 def test_outputs_obey_their_contracts(result: MatchResult) -> None:
