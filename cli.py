@@ -169,7 +169,8 @@ def keys() -> None:
 def keys_new(role: str, workspace_root: Path, passphrase_file: Path | None) -> None:
     """Create the workspace of ROLE and its identity (Ed25519 + X25519), encrypted at rest.
 
-    Example: BLINDLINK_PASSPHRASE=... link keys new --role campaign --workspace ws/campaign
+    Example: link keys new --role campaign --workspace ws/campaign (the passphrase comes
+    from $BLINDLINK_PASSPHRASE, --passphrase-file or a prompt)
     """
     from hashing.keys import read_passphrase
     from hashing.workspace import Workspace
