@@ -74,14 +74,9 @@ def _street_core_patterns() -> tuple[str, str]:
     return rf"^(?:{directionals}) (\S.*)$|^(.*\S) (?:{directionals})$", rf"^(.*\S) (?:{suffixes})$"
 
 
-def _street_core(expr: pl.Expr) -> pl.Expr:
-    """The street name without directionals and street type: ``N MAIN ST`` → ``MAIN``.
-
-    The two sides of a match often disagree on exactly these parts (one drops the ``ST``
-    or the ``N``); a name that is nothing but a type or a directional is kept whole.
-    """
+def _street_core_values(streets: pl.Series) -> pl.Series:
     directional, suffix = _street_core_patterns()
-    stripped = expr
+    stripped = pl.col("s")
     for _ in range(2):  # a leading and a trailing directional
         stripped = (
             pl.when(stripped.str.contains(directional))
@@ -93,11 +88,26 @@ def _street_core(expr: pl.Expr) -> pl.Expr:
             )
             .otherwise(stripped)
         )
-    return (
-        pl.when(stripped.str.contains(suffix))
-        .then(stripped.str.extract(suffix, 1))
-        .otherwise(stripped)
-    )
+    core = pl.when(stripped.str.contains(suffix)).then(stripped.str.extract(suffix, 1))
+    return pl.DataFrame({"s": streets}).select(core.otherwise(stripped)).to_series()
+
+
+def _street_core(expr: pl.Expr) -> pl.Expr:
+    """The street name without directionals and street type: ``N MAIN ST`` → ``MAIN``.
+
+    The two sides of a match often disagree on exactly these parts (one drops the ``ST``
+    or the ``N``); a name that is nothing but a type or a directional is kept whole.
+    Computed once per distinct street.
+    """
+
+    def apply(series: pl.Series) -> pl.Series:
+        distinct = series.drop_nulls().unique()
+        mapping = dict(
+            zip(distinct.to_list(), _street_core_values(distinct).to_list(), strict=True)
+        )
+        return series.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+    return expr.map_batches(apply, return_dtype=pl.String, is_elementwise=True)
 
 
 def _year(expr: pl.Expr) -> pl.Expr:
