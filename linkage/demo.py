@@ -42,6 +42,8 @@ class DemoResult:
     results: dict[str, pl.DataFrame] = field(default_factory=dict)
     exchanged: list[Path] = field(default_factory=list)
     audit: object | None = None
+    plan: object | None = None
+    report_path: Path | None = None
 
 
 class DemoStepError(Exception):
@@ -186,12 +188,46 @@ def run_demo(
         step = "campaign results"
         result.results = roles.read_results(engagement, spaces["campaign"])
 
+        step = "campaign report and plan"
+        tell("campaign: report and media plan from the aggregates it received")
+        result.plan, result.report_path = _report_and_plan(
+            engagement, result.results, spaces["campaign"], world
+        )
+
         step = "audit"
         tell("auditor: checking every artifact that crossed a boundary")
         result.audit = _audit(engagement, result.exchanged, spaces)
     except Exception as e:
         raise DemoStepError(step, e) from e
     return result
+
+
+def _report_and_plan(
+    engagement: Engagement,
+    results: dict[str, pl.DataFrame],
+    campaign: Workspace,
+    world: Path,
+    budget: float = 50_000.0,
+) -> tuple[object, Path]:
+    """The campaign's buy for persuadable light viewers and its offline HTML report."""
+    from linkage.plan import compare_plans, load_rate_card
+    from linkage.report import render_report
+
+    comparison = compare_plans(
+        results["viewership"], load_rate_card(), segment="persuadable", band="light",
+        budget=budget,
+    )  # fmt: skip
+    channels_csv = world / "measurement" / "channels.csv"
+    path = render_report(
+        results["viewership"],
+        results["segment_summary"],
+        results["match_report"],
+        channels=pl.read_csv(channels_csv) if channels_csv.exists() else None,
+        plan=comparison,
+        out_dir=campaign.private / "report",
+        k_min=engagement.privacy.k_min,
+    )
+    return comparison, path
 
 
 def _audit(

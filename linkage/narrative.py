@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from linkage.plan import PlanComparison
+
 if TYPE_CHECKING:
     from linkage.demo import DemoResult
 
@@ -87,6 +89,23 @@ def narrate(result: DemoResult) -> str:
                     f"  {row['channel']} at {quarter_hour_label(row['quarter_hour'])}:"
                     f" rating {row['rating']:.1%}, audience {row['audience']:.1f} households"
                 )
+    plan = result.plan
+    if isinstance(plan, PlanComparison):
+        p, n = plan.plan, plan.naive
+        lines.append("")
+        lines.append(
+            f"media plan for persuadable light viewers, budget ${p.budget:,.0f}:"
+            f" {p.slots.height} slots, ${p.spent:,.0f} spent,"
+            f" {p.target_impressions:,.0f} target household impressions"
+        )
+        if p.cost_per_target and n.cost_per_target:
+            lines.append(
+                f"  cost per target impression ${p.cost_per_target:,.2f} against"
+                f" ${n.cost_per_target:,.2f} for a naive buy of the most-watched slots"
+                f" ({n.cost_per_target / p.cost_per_target:.2f}x)"
+            )
+    if result.report_path is not None:
+        lines.append(f"campaign report (offline HTML): {result.report_path}")
     audit = result.audit
     if audit is not None:
         lines.append("")

@@ -318,6 +318,8 @@ class ColourScale:
         return PALETTE[round(cls_index * (len(PALETTE) - 1) / (m - 1))]
 
     def labels(self) -> list[str]:
+        if not self.lower:  # every cell suppressed: nothing to scale
+            return []
         uppers = [*self.lower[1:], self.top]
         return [
             _fmt(lo) if lo == hi else f"{_fmt(lo)}–{_fmt(hi)}"

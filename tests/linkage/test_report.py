@@ -305,3 +305,9 @@ def test_inputs_that_break_their_contract_are_refused(
             out_dir=tmp_path,
         )
     assert not (tmp_path / "report.html").exists()
+
+
+def test_colour_scale_of_no_published_value_has_no_labels() -> None:
+    from linkage.report import ColourScale
+
+    assert ColourScale.of([]).labels() == []
