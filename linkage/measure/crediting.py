@@ -28,9 +28,12 @@ of those gives the distinct household credits, in household order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -68,6 +71,19 @@ ADJUSTMENT_REASONS: tuple[str, ...] = (
 )
 
 VIEWING_COLUMNS = ("box_id", "channel", "start", "end")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def in_threads(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[work(item) for item in items]``, on as many threads as polars uses: NumPy
+    releases the GIL in the array operations that the work consists of."""
+    threads = min(len(items), max(1, pl.thread_pool_size()))
+    if threads <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(work, items))
 
 
 @dataclass(frozen=True)
@@ -413,45 +429,51 @@ def credit_quarter_hours(
     lo = (first_day - EPOCH).days * DAY_US
     hi = lo + n_days * DAY_US
     credit_us = round(config.credit_minutes * MINUTE_US)
-    counted = dict.fromkeys(
-        ("overlap_superseded", "overlap_trimmed", "outside_period", "cropped_to_period"), 0
-    )
-    keys: list[np.ndarray] = []
-    for part in parts:
-        b, start, end = box[part], s[part], e[part]
-        cut = _cut_at_next(b, start, end)
-        superseded = cut <= start
-        s0 = np.maximum(start, lo)
-        e0 = np.minimum(cut, hi)
-        outside = (e0 <= s0) & ~superseded
-        used = ~(superseded | outside)
-        counted["overlap_superseded"] += int(np.count_nonzero(superseded))
-        counted["overlap_trimmed"] += int(np.count_nonzero((cut < end) & ~superseded))
-        counted["outside_period"] += int(np.count_nonzero(outside))
-        counted["cropped_to_period"] += int(np.count_nonzero(used & ((s0 != start) | (e0 != cut))))
-        every = bool(used.all())
-        b = b if every else b[used]
-        keys.append(
-            credit_spans(
-                box_hh[b],
-                b,
-                (ch[part] if every else ch[part][used]).astype(np.int64),
-                (s0 if every else s0[used]) - lo,
-                (e0 if every else e0[used]) - lo,
-                credit_us,
-                packing,
-            )
-        )
-    del box, ch, s, e
-    quality.update(counted)
+
+    work = partial(_credit_slice, (box, ch, s, e), box_hh, (lo, hi), credit_us, packing)
+    credited_slices = in_threads(work, parts)
+    del work, box, ch, s, e
+    keys = [k for k, _ in credited_slices]
+    for name in ("overlap_superseded", "overlap_trimmed", "outside_period", "cropped_to_period"):
+        quality[name] = sum(counted[name] for _, counted in credited_slices)
+    del credited_slices
     quality["events_credited"] = quality["events_in"] - sum(quality[r] for r in EXCLUSION_REASONS)
     quality.update(box_counts)
 
-    tuned = _distinct_tuned(keys, packing)
+    tuned = _distinct_tuned(keys, packing, index.height)
     credited = Credited(
         tuned=tuned, channels=channels, first_day=first_day, n_days=n_days, quality=quality
     )
     return credited, index
+
+
+def _credit_slice(
+    events: tuple[np.ndarray, ...],
+    box_hh: np.ndarray,
+    period: tuple[int, int],
+    credit_us: int,
+    packing: Packing,
+    part: slice,
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Cut, crop and credit one slice of whole boxes: (packed credits, adjustment counts)."""
+    box, ch, s, e = (column[part] for column in events)
+    lo, hi = period
+    cut = _cut_at_next(box, s, e)
+    superseded = cut <= s
+    s0 = np.maximum(s, lo)
+    e0 = np.minimum(cut, hi)
+    outside = (e0 <= s0) & ~superseded
+    used = ~(superseded | outside)
+    counted = {
+        "overlap_superseded": int(np.count_nonzero(superseded)),
+        "overlap_trimmed": int(np.count_nonzero((cut < e) & ~superseded)),
+        "outside_period": int(np.count_nonzero(outside)),
+        "cropped_to_period": int(np.count_nonzero(used & ((s0 != s) | (e0 != cut)))),
+    }
+    if not used.all():
+        box, ch, s0, e0 = box[used], ch[used], s0[used], e0[used]
+    keys = credit_spans(box_hh[box], box, ch.astype(np.int64), s0 - lo, e0 - lo, credit_us, packing)
+    return keys, counted
 
 
 def credit_spans(
@@ -542,15 +564,41 @@ def credit_spans(
     return np.concatenate(found)
 
 
-def _distinct_tuned(keys: list[np.ndarray], packing: Packing) -> pl.DataFrame:
-    """The distinct (hh, qh, ch) of the packed keys, sorted."""
-    packed = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
+def _distinct_tuned(keys: list[np.ndarray], packing: Packing, n_households: int) -> pl.DataFrame:
+    """The distinct (hh, qh, ch) of the packed keys, sorted.
+
+    Keys are dealt by household range into one bucket per thread; each bucket is sorted
+    and deduplicated on its own, and the buckets follow one another in household order.
+    """
+    n_buckets = max(1, min(pl.thread_pool_size(), n_households))
+    width = -(-max(1, n_households) // n_buckets)
+    shift = packing.qh_bits + packing.ch_bits
+    bounds = [(i * width) << shift for i in range(1, n_buckets)]
+
+    def deal(part: np.ndarray) -> list[np.ndarray]:
+        if not bounds:
+            return [part]
+        bucket = np.searchsorted(np.array(bounds), part, side="right")
+        return [part[bucket == i] for i in range(n_buckets)]
+
+    dealt = in_threads(deal, keys)
     keys.clear()
-    packed.sort()
-    if packed.size:
-        packed = packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
-    hh, qh, ch = packing.unpack(packed)
-    del packed
-    return pl.DataFrame(
-        {"hh": hh.astype(np.uint32), "qh": qh.astype(np.int32), "ch": ch.astype(np.uint16)}
-    )
+    buckets = [[piece[i] for piece in dealt] for i in range(n_buckets)]
+    del dealt
+
+    def distinct(pieces: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        packed = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+        pieces.clear()
+        packed.sort()
+        if packed.size:
+            packed = packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
+        hh, qh, ch = packing.unpack(packed)
+        return hh.astype(np.uint32), qh.astype(np.int32), ch.astype(np.uint16)
+
+    parts = in_threads(distinct, buckets)
+    columns = {
+        name: np.concatenate([part[i] for part in parts]) if len(parts) > 1 else parts[0][i]
+        for i, name in enumerate(("hh", "qh", "ch"))
+    }
+    del parts
+    return pl.DataFrame(columns)

@@ -24,7 +24,7 @@ import polars as pl
 
 from hashing.errors import InputError
 from linkage.measure.config import MeasureConfig
-from linkage.measure.crediting import QUARTER_HOURS_PER_DAY, Credited
+from linkage.measure.crediting import QUARTER_HOURS_PER_DAY, Credited, in_threads
 
 BANDS: tuple[str, ...] = ("all", "light", "medium", "heavy")
 AVERAGE_DAY = -1
@@ -139,12 +139,25 @@ def household_quarter_hours(credited: Credited, n_households: int) -> np.ndarray
     """Per household (indexed by hh), the quarter-hours in which it was tuned to anything."""
     hh_all = credited.tuned["hh"].to_numpy()
     qh_all = credited.tuned["qh"].to_numpy()
-    per_household = np.zeros(n_households, dtype=np.int64)
-    for part in _household_slices(hh_all):
-        hh = hh_all[part]
-        first = _first_of_runs(hh, qh_all[part])
-        per_household += np.bincount(hh[first], minlength=n_households)
-    return per_household
+
+    def count(parts: list[slice]) -> np.ndarray:
+        per_household = np.zeros(n_households, dtype=np.int64)
+        for part in parts:
+            hh = hh_all[part]
+            first = _first_of_runs(hh, qh_all[part])
+            per_household += np.bincount(hh[first], minlength=n_households)
+        return per_household
+
+    return sum(
+        in_threads(count, _groups(_household_slices(hh_all))), np.zeros(n_households, np.int64)
+    )
+
+
+def _groups(slices: Iterator[slice]) -> list[list[slice]]:
+    """Slices dealt round-robin into one group per thread."""
+    every = list(slices)
+    n = max(1, min(len(every), pl.thread_pool_size()))
+    return [every[i::n] for i in range(n)]
 
 
 def profiles(
@@ -200,6 +213,12 @@ class _Tally:
             np.zeros(size, dtype=np.int64) if size <= DENSE_LIMIT else None
         )
         self.sparse: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def merge(self, other: _Tally) -> _Tally:
+        if self.dense is not None and other.dense is not None:
+            self.dense += other.dense
+        self.sparse.extend(other.sparse)
+        return self
 
     def add(self, key: np.ndarray) -> None:
         if self.dense is not None:
@@ -257,38 +276,47 @@ def count_cells(credited: Credited, profile: Profiles, n_labels: int) -> Counts:
     n_qh = n_days * qpd
     n_pid = profile.n
     pid_of = profile.of_household
-    reach_day = _Tally(n_qh * n_ch * n_pid)
-    tuned_day = _Tally(n_qh * n_pid)
-    reach_any = _Tally(qpd * n_ch * n_pid)
-    tuned_any = _Tally(qpd * n_pid)
     hh_all = credited.tuned["hh"].to_numpy()
     qh_all = credited.tuned["qh"].to_numpy()
     ch_all = credited.tuned["ch"].to_numpy()
     of_day = np.arange(n_qh, dtype=np.int64) % qpd  # quarter-hour of the day, by lookup
     ch_bits = max(1, (n_ch - 1).bit_length())
-    for part in _household_slices(hh_all):
-        hh = hh_all[part].astype(np.int64)
-        qh = qh_all[part].astype(np.int64)
-        ch = ch_all[part].astype(np.int64)
-        pid = pid_of[hh]
-        reach_day.add((qh * n_ch + ch) * n_pid + pid)  # (day, qod, ch, pid)
-        first = _first_of_runs(hh, qh)
-        tuned_day.add(qh[first] * n_pid + pid[first])
-        if n_days > 1:
-            # (hh, qod, ch) tuned on any day: sort within households, keep the first of each
-            qod = of_day[qh]
-            seen = (((hh << 7) | qod) << ch_bits) | ch
-            seen.sort()
-            seen = seen[_first_of_runs(seen)]
-            who, qod, ch = (
-                seen >> (7 + ch_bits),
-                (seen >> ch_bits) & 127,
-                seen & ((1 << ch_bits) - 1),
-            )
-            reach_any.add((qod * n_ch + ch) * n_pid + pid_of[who])
-            where = seen >> ch_bits  # hh << 7 | qod
-            where = where[_first_of_runs(where)]
-            tuned_any.add((where & 127) * n_pid + pid_of[where >> 7])
+
+    def count(parts: list[slice]) -> tuple[_Tally, _Tally, _Tally, _Tally]:
+        reach_day = _Tally(n_qh * n_ch * n_pid)
+        tuned_day = _Tally(n_qh * n_pid)
+        reach_any = _Tally(qpd * n_ch * n_pid)
+        tuned_any = _Tally(qpd * n_pid)
+        for part in parts:
+            hh = hh_all[part].astype(np.int64)
+            qh = qh_all[part].astype(np.int64)
+            ch = ch_all[part].astype(np.int64)
+            pid = pid_of[hh]
+            reach_day.add((qh * n_ch + ch) * n_pid + pid)  # (day, qod, ch, pid)
+            first = _first_of_runs(hh, qh)
+            tuned_day.add(qh[first] * n_pid + pid[first])
+            if n_days > 1:
+                # (hh, qod, ch) on any day: sort within households, keep the first of each
+                qod = of_day[qh]
+                seen = (((hh << 7) | qod) << ch_bits) | ch
+                seen.sort()
+                seen = seen[_first_of_runs(seen)]
+                who = seen >> (7 + ch_bits)
+                cell = ((seen >> ch_bits) & 127) * n_ch + (seen & ((1 << ch_bits) - 1))
+                reach_any.add(cell * n_pid + pid_of[who])
+                where = seen >> ch_bits  # hh << 7 | qod
+                where = where[_first_of_runs(where)]
+                tuned_any.add((where & 127) * n_pid + pid_of[where >> 7])
+        return reach_day, tuned_day, reach_any, tuned_any
+
+    counted = in_threads(count, _groups(_household_slices(hh_all)))
+    reach_day, tuned_day, reach_any, tuned_any = counted[0]
+    for more in counted[1:]:
+        reach_day.merge(more[0])
+        tuned_day.merge(more[1])
+        reach_any.merge(more[2])
+        tuned_any.merge(more[3])
+    del counted
     day_reach = _expand(reach_day, profile, n_segs, (n_days, qpd, n_ch)).swapaxes(-1, -2)
     day_tuned = _expand(tuned_day, profile, n_segs, (n_days, qpd))
     if n_days == 1:
