@@ -2,18 +2,26 @@
 timed against the same computation written as one DuckDB query over the same Parquet.
 
 ``python -m bench measure`` runs 10 M events (``BENCH_MEASURE_EVENTS=1e8`` to change it);
-``python -m bench.bench_measure 1e8 [--no-duckdb]`` runs the state-scale day (100 M events,
-7 M boxes). Figures go to docs/measurement.md.
+``python -m bench.bench_measure 1e8 [--no-duckdb] [--repeat N] [--shuffle]`` runs the
+state-scale day (100 M events, 7 M boxes). Figures go to docs/measurement.md.
 
 The log: each box watches a run of back-to-back-with-gaps tune events (exponential
 durations, mean 15 minutes; exponential gaps, mean 80 minutes) on 60 channels, about 14
-events a box; two boxes per household on average; four segment labels.
+events a box; two boxes per household on average; four segment labels. It is written one
+box after the other, as operators export logs; ``--shuffle`` shuffles the rows of each
+file, so that measurement has to sort the events itself.
+
+Each engine runs in a fresh process, so that its time and peak memory are its own (not the
+generator's); with ``--repeat N`` each runs N times and the median time is printed, with
+the load average of the machine before and after (the development machine is shared).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -31,10 +39,15 @@ CHUNK = 5_000_000
 LABELS = ["persuadable", "supporter", "hispanic", "young"]
 CHANNELS = tuple(f"CH{i:02d}" for i in range(1, 61))
 DAY0 = np.datetime64("2026-03-02T00:00:00", "us")
+DUCKDB_MEMORY = "16GB"
 
 
-def generate(n_events: int, folder: Path, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Write the viewing log as Parquet files under ``folder``; return (households, members)."""
+def generate(
+    n_events: int, folder: Path, seed: int = 7, shuffle: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Write the viewing log as Parquet files under ``folder``; return (households, members).
+
+    ``shuffle`` shuffles the rows of each file (each box's events are then scattered)."""
     rng = np.random.default_rng(seed)
     n_boxes = max(1, n_events // EVENTS_PER_BOX)
     n_households = max(1, n_boxes // BOXES_PER_HOUSEHOLD)
@@ -71,14 +84,17 @@ def generate(n_events: int, folder: Path, seed: int = 7) -> tuple[pl.DataFrame, 
         box_start = rng.integers(0, 6 * 3600, boxes.size).astype(np.int64) * 1_000_000
         start = DAY0 + (np.repeat(box_start, per_box) + since_box_start).astype("timedelta64[us]")
         end = start + duration.astype("timedelta64[us]")
-        pl.DataFrame(
+        frame = pl.DataFrame(
             {
                 "box_id": box_ids.gather(box_of),
                 "channel": pl.Series(CHANNELS).gather(rng.integers(0, 60, n)),
                 "start": start,
                 "end": end,
             }
-        ).write_parquet(folder / f"part-{part:04d}.parquet", row_group_size=1_000_000)
+        )
+        if shuffle:
+            frame = frame.sample(fraction=1.0, shuffle=True, seed=seed + part)
+        frame.write_parquet(folder / f"part-{part:04d}.parquet", row_group_size=1_000_000)
     return households, members
 
 
@@ -166,7 +182,10 @@ def run_duckdb(
     con = duckdb.connect()
     for name, frame in tables.items():
         con.register(name, frame.to_arrow())
-    con.execute(f"SET threads = {os.cpu_count() or 2}")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    con.execute(f"SET threads = {cores or 2}")
+    # the same memory budget as measurement's target; DuckDB spills to disk beyond it
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
     started = time.perf_counter()
     cells = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()
     seconds = time.perf_counter() - started
@@ -178,46 +197,94 @@ def _peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Generate, measure with polars, measure with DuckDB, print both and the ratio."""
-    args = [os.environ.get("BENCH_MEASURE_EVENTS", "1e7")] if argv is None else argv
-    n_events = int(float(args[0])) if args else 10_000_000
-    skip_duckdb = "--no-duckdb" in args
-    config = MeasureConfig(channels=CHANNELS, period=(date(2026, 3, 2), date(2026, 3, 3)))
-    with tempfile.TemporaryDirectory(prefix="bench-measure-") as tmp:
-        folder = Path(tmp) / "viewing"
-        started = time.perf_counter()
-        households, members = generate(n_events, folder)
-        generated = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in folder.iterdir()) / 1024**2
-        print(
-            f"events={n_events:,} boxes={households['boxes'].list.len().sum():,} "
-            f"households={households.height:,} parquet={size:,.0f} MiB "
-            f"(generated in {generated:.1f} s)"
-        )
-        started = time.perf_counter()
+def _config() -> MeasureConfig:
+    return MeasureConfig(channels=CHANNELS, period=(date(2026, 3, 2), date(2026, 3, 3)))
+
+
+def _run_engine(engine: str, folder: Path, results: multiprocessing.Queue) -> None:
+    """In a fresh process: run one engine over the files in ``folder``, put its figures."""
+    households = pl.read_parquet(folder / "households.parquet")
+    members = pl.read_parquet(folder / "members.parquet")
+    started, cpu = time.perf_counter(), time.process_time()
+    if engine == "blindlink":
         result = measure(
             households=households,
             members=members,
             labels=LABELS,
-            viewing=pl.scan_parquet(folder / "*.parquet"),
-            config=config,
+            viewing=pl.scan_parquet(folder / "viewing" / "*.parquet"),
+            config=_config(),
         )
-        ours = time.perf_counter() - started
-        print(
-            f"blindlink measure: {ours:.1f} s, {result.viewership.height:,} cells, "
-            f"peak RSS {_peak_rss_gib():.1f} GiB, credited events "
+        seconds = time.perf_counter() - started
+        detail = (
+            f"{result.viewership.height:,} cells, credited events "
             f"{result.quality['events_credited']:,}"
         )
+    else:
+        seconds, cells = run_duckdb(folder / "viewing", households, members, _config())
+        detail = f"{cells:,} non-empty per-day cells"
+    results.put((seconds, time.process_time() - cpu, _peak_rss_gib(), detail))
+
+
+def _timed(engine: str, folder: Path, repeat: int) -> tuple[float, list[float], str]:
+    """Median seconds, every run's seconds, and a line of detail (CPU, memory, output)."""
+    context = multiprocessing.get_context("spawn")
+    runs = []
+    for _ in range(repeat):
+        results = context.Queue()
+        child = context.Process(target=_run_engine, args=(engine, folder, results))
+        child.start()
+        runs.append(results.get())
+        child.join()
+    median = statistics.median(r[0] for r in runs)
+    cpu = statistics.median(r[1] for r in runs)
+    peak = max(r[2] for r in runs)
+    detail = f"CPU {cpu:.1f} s, peak RSS {peak:.1f} GiB, {runs[-1][3]}"
+    return median, [r[0] for r in runs], detail
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Generate, measure with polars, measure with DuckDB, print both and the ratio."""
+    args = [os.environ.get("BENCH_MEASURE_EVENTS", "1e7")] if argv is None else argv
+    numbers = [a for a in args if not a.startswith("--")]
+    n_events = int(float(numbers[0])) if numbers else 10_000_000
+    skip_duckdb = "--no-duckdb" in args
+    repeat = int(args[args.index("--repeat") + 1]) if "--repeat" in args else 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with tempfile.TemporaryDirectory(prefix="bench-measure-") as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        households, members = generate(n_events, folder / "viewing", shuffle="--shuffle" in args)
+        households.write_parquet(folder / "households.parquet")
+        members.write_parquet(folder / "members.parquet")
+        generated = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in (folder / "viewing").iterdir()) / 1024**2
+        print(
+            f"events={n_events:,} boxes={households['boxes'].list.len().sum():,} "
+            f"households={households.height:,} parquet={size:,.0f} MiB "
+            f"(generated in {generated:.1f} s); {cores} cores, {_load()}"
+        )
+        del households, members
+        ours, times, detail = _timed("blindlink", folder, repeat)
+        print(f"blindlink measure: {ours:.1f} s (runs {_seconds(times)}), {detail}; {_load()}")
         if skip_duckdb:
             return
         try:
-            theirs, cells = run_duckdb(folder, households, members, config)
+            import duckdb  # noqa: F401
         except ImportError:
             print("duckdb not installed (pip install duckdb): comparison skipped")
             return
-        print(f"duckdb one query:  {theirs:.1f} s, {cells:,} non-empty per-day cells")
+        theirs, times, detail = _timed("duckdb", folder, repeat)
+        print(f"duckdb one query:  {theirs:.1f} s (runs {_seconds(times)}), {detail}; {_load()}")
         print(f"ratio blindlink/duckdb: {ours / theirs:.2f}")
+
+
+def _seconds(times: list[float]) -> str:
+    return " ".join(f"{t:.1f}" for t in times)
 
 
 if __name__ == "__main__":
