@@ -113,6 +113,36 @@ def _unlock(workspace_root: Path, role: str, passphrase_file: Path | None) -> tu
     return ws, ws.load_identity(passphrase)
 
 
+class StepBar:
+    """A progress bar over the named steps of a long job, on stderr.
+
+    Steps are announced by name (never with data), so the bar can be shown anywhere.
+    """
+
+    def __init__(self, label: str, steps: int) -> None:
+        self._bar = click.progressbar(
+            length=steps,
+            label=label,
+            file=sys.stderr,
+            show_eta=False,
+            show_percent=False,
+            show_pos=True,
+            item_show_func=lambda item: item,
+        )
+        self._done = 0
+
+    def __enter__(self) -> StepBar:
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(*exc)  # type: ignore[arg-type]
+
+    def step(self, name: str) -> None:
+        self._done += 1
+        self._bar.update(1, name)
+
+
 def _print_counts(title: str, counts: dict[str, int]) -> None:
     if counts:
         click.echo(f"  {title}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
@@ -218,15 +248,10 @@ def _run_list_owner(
 
     engagement = load_engagement(engagement_path)
     ws, identity = _unlock(workspace_root, role, passphrase_file)
-    summary = run_party(
-        engagement,
-        role,
-        input_path,
-        ws,
-        identity,
-        boxes_path=boxes_path,
-        progress=lambda step: click.echo(f"  {role}: {step}", err=True),
-    )
+    with StepBar(role, 5) as bar:
+        summary = run_party(
+            engagement, role, input_path, ws, identity, boxes_path=boxes_path, progress=bar.step
+        )
     click.echo(f"{role}: {summary.rows_in:,} rows in")
     click.echo(
         f"  tokenized {summary.rows_tokenized:,} + quarantined {summary.rows_quarantined:,}"
@@ -717,13 +742,14 @@ def demo(out_dir: Path, voters: int, seed: int, days: int, sample_world: bool) -
     from linkage.narrative import narrate
 
     try:
-        result = run_demo(
-            out_dir,
-            voters=None if sample_world else voters,
-            seed=seed,
-            days=days,
-            say=lambda msg: click.echo(f"  .. {msg}", err=True),
-        )
+        with StepBar("demo", 8) as bar:
+            result = run_demo(
+                out_dir,
+                voters=None if sample_world else voters,
+                seed=seed,
+                days=days,
+                say=bar.step,
+            )
     except DemoStepError as e:
         raise click.ClickException(str(e)) from e
     click.echo(narrate(result))
