@@ -35,6 +35,7 @@ from typing import Any
 
 import polars as pl
 
+from hashing.engagement_recipes import CANONICAL_FIELDS, COMPOSITE_PARTS
 from hashing.errors import ConfigError, InputError
 from hashing.normalize import (
     address_line_parts,
@@ -57,24 +58,7 @@ from hashing.normalize import (
 )
 from hashing.normalize.dates import MAX_AGE_RANGE, MAX_AGE_YEARS
 
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "first_name",
-    "middle_name",
-    "last_name",
-    "name_suffix",
-    "dob",
-    "sex",
-    "email",
-    "phone",
-    "house_number",
-    "street",
-    "unit",
-    "city",
-    "state",
-    "zip",
-    "national_id",
-)
-COMPOSITE_FIELDS: tuple[str, ...] = ("full_name", "address_line")
+COMPOSITE_FIELDS: tuple[str, ...] = tuple(COMPOSITE_PARTS)
 VARIANTS = "last_name_variants"
 
 #: Fields of which at least one must be present for a row to be usable: a name, an
