@@ -265,9 +265,9 @@ def _checked_events(
 
     box_id = events.get_column("box_id")
     events = events.drop("box_id")
-    head = box_id.ne_missing(box_id.shift(1)).to_numpy(writable=True)
-    if head.size:
-        head[0] = True
+    head = np.ones(box_id.len(), dtype=bool)  # where a run of equal box IDs starts
+    if head.size > 1:  # (slices, not a shifted copy of every ID)
+        head[1:] = box_id.slice(1).ne_missing(box_id.slice(0, head.size - 1)).to_numpy()
     known = boxes.select("box_id", "box", pl.col("hh").is_not_null().alias("alone"))
     runs = (
         box_id.filter(pl.Series(head))
