@@ -586,19 +586,32 @@ def _distinct_tuned(keys: list[np.ndarray], packing: Packing, n_households: int)
     buckets = [[piece[i] for piece in dealt] for i in range(n_buckets)]
     del dealt
 
-    def distinct(pieces: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    def distinct(pieces: list[np.ndarray]) -> np.ndarray:
         packed = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
         pieces.clear()
         packed.sort()
-        if packed.size:
-            packed = packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
-        hh, qh, ch = packing.unpack(packed)
-        return hh.astype(np.uint32), qh.astype(np.int32), ch.astype(np.uint16)
+        return packed[_first_of_runs(packed)] if packed.size else packed
 
-    parts = in_threads(distinct, buckets)
-    columns = {
-        name: np.concatenate([part[i] for part in parts]) if len(parts) > 1 else parts[0][i]
-        for i, name in enumerate(("hh", "qh", "ch"))
-    }
-    del parts
-    return pl.DataFrame(columns)
+    packed = in_threads(distinct, buckets)
+    ends = np.cumsum([bucket.size for bucket in packed])
+    hh = np.empty(int(ends[-1]), dtype=np.uint32)
+    qh = np.empty(hh.size, dtype=np.int32)
+    ch = np.empty(hh.size, dtype=np.uint16)
+
+    def unpack(i: int) -> None:
+        # straight into the columns, a slice at a time: no Int64 copy of every column
+        keys, start = packed[i], int(ends[i]) - packed[i].size
+        for lo in range(0, keys.size, SLICE_EVENTS):
+            out = slice(start + lo, start + min(keys.size, lo + SLICE_EVENTS))
+            hh[out], qh[out], ch[out] = packing.unpack(keys[lo : lo + SLICE_EVENTS])
+        packed[i] = keys[:0]
+
+    in_threads(unpack, range(len(packed)))
+    return pl.DataFrame({"hh": hh, "qh": qh, "ch": ch})
+
+
+def _first_of_runs(key: np.ndarray) -> np.ndarray:
+    """True where a sorted key differs from the one before (the first of each run)."""
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return first
