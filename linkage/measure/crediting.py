@@ -268,13 +268,11 @@ def _checked_events(
     head = np.ones(box_id.len(), dtype=bool)  # where a run of equal box IDs starts
     if head.size > 1:  # (slices, not a shifted copy of every ID)
         head[1:] = box_id.slice(1).ne_missing(box_id.slice(0, head.size - 1)).to_numpy()
-    known = boxes.select("box_id", "box", pl.col("hh").is_not_null().alias("alone"))
-    runs = (
-        box_id.filter(pl.Series(head))
-        .to_frame()
-        .join(known, on="box_id", how="left", maintain_order="left")
-    )
+    first_ids = box_id.filter(pl.Series(head)).to_frame()
     del box_id
+    known = boxes.select("box_id", "box", pl.col("hh").is_not_null().alias("alone"))
+    runs = first_ids.join(known, on="box_id", how="left", maintain_order="left")
+    del first_ids
     starts = np.flatnonzero(head)
     del head
     length = np.diff(starts, append=events.height)
