@@ -76,13 +76,22 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+#: The most threads the NumPy stages use: each holds one slice's working arrays.
+MAX_THREADS = 8
+
+
+def threads() -> int:
+    """Threads for the NumPy stages: as many as polars uses, up to ``MAX_THREADS``."""
+    return max(1, min(MAX_THREADS, pl.thread_pool_size()))
+
+
 def in_threads(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``[work(item) for item in items]``, on as many threads as polars uses: NumPy
-    releases the GIL in the array operations that the work consists of."""
-    threads = min(len(items), max(1, pl.thread_pool_size()))
-    if threads <= 1:
+    """``[work(item) for item in items]``, on ``threads()`` threads: NumPy releases the GIL
+    in the array operations that the work consists of."""
+    n_threads = min(len(items), threads())
+    if n_threads <= 1:
         return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
         return list(pool.map(work, items))
 
 
@@ -568,7 +577,7 @@ def _distinct_tuned(keys: list[np.ndarray], packing: Packing, n_households: int)
     Keys are dealt by household range into one bucket per thread; each bucket is sorted
     and deduplicated on its own, and the buckets follow one another in household order.
     """
-    n_buckets = max(1, min(pl.thread_pool_size(), n_households))
+    n_buckets = max(1, min(threads(), n_households))
     width = -(-max(1, n_households) // n_buckets)
     shift = packing.qh_bits + packing.ch_bits
     bounds = [(i * width) << shift for i in range(1, n_buckets)]

@@ -24,7 +24,7 @@ import polars as pl
 
 from hashing.errors import InputError
 from linkage.measure.config import MeasureConfig
-from linkage.measure.crediting import QUARTER_HOURS_PER_DAY, Credited, in_threads
+from linkage.measure.crediting import QUARTER_HOURS_PER_DAY, Credited, in_threads, threads
 
 BANDS: tuple[str, ...] = ("all", "light", "medium", "heavy")
 AVERAGE_DAY = -1
@@ -156,7 +156,7 @@ def household_quarter_hours(credited: Credited, n_households: int) -> np.ndarray
 def _groups(slices: Iterator[slice]) -> list[list[slice]]:
     """Slices dealt round-robin into one group per thread."""
     every = list(slices)
-    n = max(1, min(len(every), pl.thread_pool_size()))
+    n = max(1, min(len(every), threads()))
     return [every[i::n] for i in range(n)]
 
 
