@@ -186,6 +186,7 @@ def run_duckdb(
     con.execute(f"SET threads = {cores or 2}")
     # the same memory budget as measurement's target; DuckDB spills to disk beyond it
     con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+    con.execute("SET enable_progress_bar = false")
     started = time.perf_counter()
     cells = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()
     seconds = time.perf_counter() - started
