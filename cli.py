@@ -143,6 +143,15 @@ class StepBar:
         self._bar.update(1, name)
 
 
+def _with(options: list[Any]) -> Any:
+    def wrap(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return wrap
+
+
 def _print_counts(title: str, counts: dict[str, int]) -> None:
     if counts:
         click.echo(f"  {title}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
@@ -359,16 +368,13 @@ def receive(
     --kind tokens --producer campaign
     """
     from hashing.engagement import load_engagement
-    from hashing.keys import PublicBundle
+    from hashing.party import party_bundle
     from hashing.workspace import Workspace
     from hashing.workspace import receive as accept
 
     engagement = load_engagement(engagement_path)
     ws = Workspace.open(workspace_root)
-    party = engagement.parties.declared().get(producer)
-    if party is None:
-        raise click.ClickException(f"the engagement declares no {producer} party")
-    bundle = PublicBundle.load(engagement.resolve_path(party.public_keys))
+    bundle = party_bundle(engagement, producer)
     m = accept(ws, name, engagement_id=engagement.engagement_id, kind=kind, producer_bundle=bundle)
     click.echo(f"accepted {name}: {kind} from {producer}, {m.row_count:,} rows, signature valid")
 
@@ -464,30 +470,23 @@ def _audit(
     sys.exit(report.exit_code)
 
 
-def _audit_options(func: Any) -> Any:
-    for option in reversed(
-        [
-            click.argument(
-                "paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True)
-            ),
-            engagement_option,
-            click.option(
-                "--source",
-                "sources",
-                multiple=True,
-                type=click.Path(path_type=Path, dir_okay=False, exists=True),
-                help="A party's input shown to the auditor: its values and their unkeyed "
-                "hashes are searched for in every artifact. Repeatable.",
-            ),
-            click.option("--json", "as_json", is_flag=True, help="Machine-readable report."),
-        ]
-    ):
-        func = option(func)
-    return func
+audit_options = [
+    click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True)),
+    engagement_option,
+    click.option(
+        "--source",
+        "sources",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help="A party's input shown to the auditor: its values and their unkeyed "
+        "hashes are searched for in every artifact. Repeatable.",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Machine-readable report."),
+]
 
 
 @main.command()
-@_audit_options
+@_with(audit_options)
 @click.option(
     "--exchange/--artifacts",
     "whole_exchange",
@@ -512,7 +511,7 @@ def audit(
 
 
 @main.command()
-@_audit_options
+@_with(audit_options)
 @library_errors
 def auditor(
     paths: tuple[Path, ...], engagement_path: Path, sources: tuple[Path, ...], as_json: bool
@@ -592,15 +591,6 @@ plan_options = [
     click.option("--band", default="light", show_default=True),
     click.option("--method", type=click.Choice(["greedy", "exact"]), default="greedy"),
 ]
-
-
-def _with(options: list[Any]) -> Any:
-    def wrap(func: Any) -> Any:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return wrap
 
 
 @main.command()

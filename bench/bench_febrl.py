@@ -43,7 +43,7 @@ from hashing.canonical import canonicalize
 from hashing.engagement import Engagement, load_engagement
 from hashing.keys import PartyIdentity, ScryptParams, new_passphrase, write_passphrase_file
 from hashing.normalize.dates import MAX_AGE_YEARS
-from hashing.party import PartySummary, read_input, run_party
+from hashing.party import PartySummary, party_bundle, read_input, run_party
 from hashing.tokens import component_expr
 from hashing.workspace import Workspace, receive, send
 from linkage import roles
@@ -152,7 +152,7 @@ def _deliver(setup: _Engagement, src: str, dest: str, name: str, kind: str) -> N
         name,
         engagement_id=setup.engagement.engagement_id,
         kind=kind,
-        producer_bundle=roles.producer_bundle(setup.engagement, src),
+        producer_bundle=party_bundle(setup.engagement, src),
     )
 
 

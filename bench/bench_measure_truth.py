@@ -16,32 +16,23 @@ from pathlib import Path
 
 import polars as pl
 
+from hashing.engagement_model import CampaignInput
 from hashing.keys import ScryptParams
+from hashing.party import segment_bitsets
 from linkage.demo import run_demo
 from linkage.measure import measure
 from linkage.roles import measure_config, read_viewing
 
 
-def truth_inputs(world: Path, labels: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def truth_inputs(world: Path, mapping: CampaignInput) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Households (true boxes) and members (true voters with their labels) of every
     subscribing household, keyed by the household ID as bytes."""
     boxes = pl.read_csv(world / "truth" / "boxes.csv", infer_schema=False)
     households = boxes.group_by("household_id").agg(pl.col("box_id").alias("boxes"))
     voters = pl.read_csv(world / "campaign" / "voters.csv", infer_schema=False)
     truth = pl.read_csv(world / "truth" / "voters.csv", infer_schema=False)
-    columns = {
-        "persuadable": "SEG_PERSUADABLE",
-        "gotv": "SEG_GOTV",
-        "base": "SEG_BASE",
-        "hispanic": "COMM_HISPANIC",
-        "black": "COMM_BLACK",
-        "aapi": "COMM_AAPI",
-        "senior": "COMM_SENIOR",
-    }
-    bits: pl.Expr = pl.lit(0, dtype=pl.UInt64)
-    for i, label in enumerate(labels):
-        flag = pl.col(columns[label]) == "1"
-        bits = bits | pl.when(flag).then(pl.lit(1 << i, dtype=pl.UInt64)).otherwise(0)
+    # The same bitset rule the campaign applies, over the engagement's segment columns.
+    bits = segment_bitsets(mapping)
     members = (
         voters.join(truth, on="VOTER_ID")
         .unique("person_id")  # a duplicated voter row is one person
@@ -64,7 +55,7 @@ def main() -> None:
         engagement = result.engagement
         labels = list(engagement.segment_labels)
         world = out / "world"
-        households, members = truth_inputs(world, labels)
+        households, members = truth_inputs(world, engagement.inputs.campaign)
         true = measure(
             households,
             members,

@@ -510,15 +510,14 @@ def read_artifact(
     ledger: ReplayLedger | None = None,
 ) -> pl.DataFrame:
     """:func:`verify_artifact`, then read the rows."""
-    verify_artifact(
+    return scan_artifact(
         path,
         engagement_id=engagement_id,
         recipient=recipient,
         kind=kind,
         producer=producer,
         ledger=ledger,
-    )
-    return pl.read_parquet(artifact_paths(path)[0])
+    ).collect()
 
 
 def scan_artifact(

@@ -134,7 +134,8 @@ def _bad_encoding(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
     return pl.any_horizontal(checks) if checks else pl.lit(False)
 
 
-def _segment_bitsets(frame: pl.DataFrame, mapping: CampaignInput) -> pl.Expr:
+def segment_bitsets(mapping: CampaignInput) -> pl.Expr:
+    """Bit i set where the column of the i-th declared segment label is truthy (1, Y, TRUE...)."""
     expr: pl.Expr = pl.lit(0, dtype=pl.UInt64)
     for i, column in enumerate(mapping.segments.values()):
         flag = pl.col(column).cast(pl.String).str.strip_chars().str.to_uppercase().is_in(TRUTHY)
@@ -224,7 +225,7 @@ def run_party(
 
     notes: dict[str, int] = {}
     if role == "campaign":
-        frame = frame.with_columns(_segment_bitsets(frame, mapping))
+        frame = frame.with_columns(segment_bitsets(mapping))
     else:
         frame, notes = _box_lists(frame, mapping, boxes_path)
 
@@ -258,7 +259,7 @@ def run_party(
 
     say("tokenizing")
     secret = link_secret(
-        identity, _peer(engagement, "operator" if role == "campaign" else "campaign"), eid
+        identity, party_bundle(engagement, "operator" if role == "campaign" else "campaign"), eid
     )
     recipes = list(engagement.recipes)
     keys = {r.name: recipe_key(secret, r.canonical_spec()) for r in recipes}
@@ -281,7 +282,7 @@ def run_party(
     quarantined = canonical.filter(pl.col("_reason").is_not_null())
 
     say("sealing")
-    measurement = _peer(engagement, "measurement")
+    measurement = party_bundle(engagement, "measurement")
     if role == "campaign":
         key = seal_key(identity, measurement, eid, "segments")
         group_key = recipe_key(secret, GROUP_RECIPE.canonical_spec())
@@ -349,7 +350,8 @@ def run_party(
     return summary
 
 
-def _peer(engagement: Engagement, role: str) -> PublicBundle:
+def party_bundle(engagement: Engagement, role: str) -> PublicBundle:
+    """The public bundle the engagement names for ``role`` (PolicyError if none)."""
     party = engagement.parties.declared().get(role)
     if party is None:
         raise PolicyError(f"the engagement declares no {role} party")

@@ -17,7 +17,7 @@ import polars as pl
 
 from hashing.engagement import Engagement, load_engagement
 from hashing.keys import ScryptParams, new_passphrase, write_passphrase_file
-from hashing.party import PartySummary, run_party
+from hashing.party import PartySummary, party_bundle, run_party
 from hashing.workspace import Workspace, receive, send
 from linkage import roles
 
@@ -68,7 +68,7 @@ def _deliver(
         name,
         engagement_id=engagement.engagement_id,
         kind=kind,
-        producer_bundle=roles.producer_bundle(engagement, src),
+        producer_bundle=party_bundle(engagement, src),
     )
     return spaces[dest].inbox / name
 

@@ -15,7 +15,8 @@ import polars as pl
 
 from hashing.engagement import Engagement
 from hashing.errors import InputError, PolicyError
-from hashing.keys import PartyIdentity, PublicBundle, seal_key
+from hashing.keys import PartyIdentity, seal_key
+from hashing.party import party_bundle
 from hashing.seal import unseal_box_lists, unseal_labels
 from hashing.workspace import Workspace
 from linkage.matching import MatchConfig, match
@@ -31,14 +32,6 @@ VIEWERSHIP = "measurement.viewership"
 SEGMENT_SUMMARY = "measurement.segment_summary"
 
 
-def producer_bundle(engagement: Engagement, role: str) -> PublicBundle:
-    """The public bundle the engagement names for ``role``."""
-    party = engagement.parties.declared().get(role)
-    if party is None:
-        raise PolicyError(f"the engagement declares no {role} party")
-    return PublicBundle.load(engagement.resolve_path(party.public_keys))
-
-
 def _read(
     ws: Workspace, engagement: Engagement, name: str, kind: str, producer: str
 ) -> pl.DataFrame:
@@ -46,7 +39,7 @@ def _read(
         name,
         engagement_id=engagement.engagement_id,
         kind=kind,
-        producer_bundle=producer_bundle(engagement, producer),
+        producer_bundle=party_bundle(engagement, producer),
     )
 
 
@@ -186,8 +179,8 @@ def run_measurement(
     households = _read(ws, engagement, HOUSEHOLDS, "households", "matcher")
     members = _read(ws, engagement, MEMBERS, "members", "matcher")
     labels = list(engagement.segment_labels)
-    operator = producer_bundle(engagement, "operator")
-    campaign = producer_bundle(engagement, "campaign")
+    operator = party_bundle(engagement, "operator")
+    campaign = party_bundle(engagement, "campaign")
     max_boxes = (
         engagement.inputs.operator.boxes.max_boxes if engagement.inputs.operator.boxes else 1
     )
