@@ -14,10 +14,13 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 
 import numpy as np
 import polars as pl
 import polars_hash
+import pyarrow as pa
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import constant_time, hashes
 from cryptography.hazmat.primitives import hmac as _hmac
@@ -38,6 +41,12 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
 )
+
+_native: ModuleType | None
+try:  # compiled where a C compiler and OpenSSL's headers exist (setup.py); same bytes without
+    import hashing._native as _native
+except ImportError:  # pragma: no cover - exercised only on machines that cannot build it
+    _native = None
 
 KEY_LEN = 32
 """Length in bytes of every symmetric key, private key and public key used here."""
@@ -130,6 +139,77 @@ def hmac_sha256_expr(expr: pl.Expr, key: bytes) -> pl.Expr:
         raise BadKey("HMAC key must be 32 bytes")
     hexed = polars_hash.CryptographicHashingNameSpace(expr).hmac_sha256(key=key.hex())
     return hexed.str.decode("hex")
+
+
+def native_available() -> bool:
+    """True when the compiled batch loops (``hashing._native``) are importable."""
+    return _native is not None
+
+
+def hmac_sha256_series(messages: pl.Series, key: bytes) -> pl.Series:
+    """:func:`hmac_sha256_expr` for a materialized String or Binary column: Binary(32) a row.
+
+    Nulls stay null. With the compiled loops the keyed states are set up once and each
+    message costs two SHA-256 compressions, with the interpreter lock released (so
+    several columns can be hashed at once from threads); without them the polars-hash
+    expression computes the same bytes.
+    """
+    if len(key) != KEY_LEN:
+        raise BadKey("HMAC key must be 32 bytes")
+    name = messages.name
+    if _native is None:
+        frame = messages.to_frame("m")
+        return frame.select(hmac_sha256_expr(pl.col("m"), key)).to_series().alias(name)
+    present = messages.drop_nulls()
+    arr = present.cast(pl.Binary).to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_binary():
+        arr = arr.cast(pa.large_binary())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+    data = arr.buffers()[2] if n else pa.py_buffer(b"")
+    digests = _native.hmac_sha256_many(key.hex().encode("ascii"), offsets, data)
+    tokens = binary_from_fixed(name, digests, 32)
+    if present.len() == messages.len():
+        return tokens
+    # Put the nulls back where they were.
+    mask = messages.is_not_null()
+    index = np.maximum(np.cumsum(mask.to_numpy(), dtype=np.int64) - 1, 0)
+    spread = tokens.gather(index) if n else pl.Series(name, [None] * len(mask), pl.Binary)
+    return pl.select(pl.when(mask).then(spread)).to_series().alias(name)
+
+
+def hmac_sha256_columns(jobs: Sequence[tuple[pl.Series, bytes]]) -> list[pl.Series]:
+    """:func:`hmac_sha256_series` of several (column, key) pairs, on all cores at once.
+
+    The compiled loop releases the interpreter lock, so a thread per core hashes its share
+    of the columns (each column split in slices so the cores stay evenly loaded).
+    """
+    if _native is None:
+        done = pl.collect_all(
+            [s.to_frame("m").lazy().select(hmac_sha256_expr(pl.col("m"), k)) for s, k in jobs]
+        )
+        return [d.to_series().alias(s.name) for d, (s, _) in zip(done, jobs, strict=True)]
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    tasks: list[tuple[int, pl.Series, bytes]] = []
+    for i, (series, key) in enumerate(jobs):
+        step = max(1, -(-series.len() // workers))
+        for start in range(0, max(series.len(), 1), step):
+            tasks.append((i, series.slice(start, step), key))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pieces = list(pool.map(lambda t: hmac_sha256_series(t[1], t[2]), tasks))
+    out: list[list[pl.Series]] = [[] for _ in jobs]
+    for (i, _, _), piece in zip(tasks, pieces, strict=True):
+        out[i].append(piece)
+    return [pl.concat(p, rechunk=False).alias(s.name) for p, (s, _) in zip(out, jobs, strict=True)]
+
+
+def binary_from_fixed(name: str, buffer: bytes | bytearray, width: int) -> pl.Series:
+    """A Binary column from ``width``-byte records laid end to end (no copy per row)."""
+    n = len(buffer) // width
+    arr = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), n, [None, pa.py_buffer(buffer)])
+    return pl.Series(name, arr, dtype=pl.Binary)
 
 
 def hmac_sha256_verify(key: bytes, msg: bytes, tag: bytes) -> bool:
@@ -244,7 +324,7 @@ def aead_decrypt(key: bytes, blob: bytes, aad: bytes) -> bytes:
 
 def aead_seal_many(
     key: bytes, plaintexts: bytes | bytearray | memoryview, pt_len: int, aad: bytes
-) -> bytearray:
+) -> bytes | bytearray:
     """Encrypt ``n`` plaintexts of ``pt_len`` bytes laid end to end, under one key and AAD.
 
     Returns one buffer of ``n`` records, each ``nonce || ciphertext || tag`` of
@@ -257,8 +337,11 @@ def aead_seal_many(
         raise ValueError("plaintext buffer is not a whole number of records")
     n = src.nbytes // pt_len
     rec = NONCE_LEN + pt_len + TAG_LEN
-    out = bytearray(rec * n)
     nonces = os.urandom(NONCE_LEN * n)
+    if _native is not None and n:
+        # The same AES-256-GCM (OpenSSL's), looped in C without the interpreter lock.
+        return _native.aes256gcm_seal_many(key, src, pt_len, aad, nonces)
+    out = bytearray(rec * n)
     # Lay the nonces into their slots with one strided copy (no Python loop).
     out_view = memoryview(out)
     _strided_copy(out_view, nonces, rec, NONCE_LEN, n)

@@ -31,6 +31,7 @@ import binascii
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import math
 import os
@@ -41,7 +42,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final, cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -274,6 +275,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+class _DigestingWriter(io.RawIOBase):
+    """A write-only file that hashes what passes through it (no second read of the file)."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self._digest = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._digest.update(view)
+        return self._f.write(view)
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file, streamed."""
     with open(path, "rb") as f:
@@ -356,12 +379,13 @@ def write_artifact(
     tmp = _temp_path(data_path)
     try:
         with open(tmp, "xb") as f:
+            sink = _DigestingWriter(f)
             # Tokens, references and sealed blobs are random bytes that no codec shrinks;
             # lz4 costs a fifth of zstd on them and still packs the text columns.
-            df.write_parquet(f, compression="lz4")
+            df.write_parquet(cast(BinaryIO, sink), compression="lz4")
             f.flush()
             os.fsync(f.fileno())
-        digest = file_sha256(tmp)
+        digest = sink.hexdigest()
         size = tmp.stat().st_size
         schema = file_schema(tmp)
         os.replace(tmp, data_path)

@@ -13,22 +13,23 @@ Counts always reconcile: rows in = rows tokenized + rows quarantined.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from hashing import _crypto
-from hashing.canonical import canonicalize, usable_mask
+from hashing.canonical import VARIANTS, canonicalize, usable_mask
 from hashing.engagement import Engagement
 from hashing.engagement_model import CampaignInput, OperatorInput, Recipe
+from hashing.engagement_recipes import CANONICAL_FIELDS
 from hashing.errors import InputError, PolicyError
 from hashing.keys import PartyIdentity, PublicBundle, link_secret, recipe_key, seal_key
 from hashing.seal import seal_box_lists, seal_labels
-from hashing.tokens import tokenize
+from hashing.tokens import ROW, long_tokens, recipe_tokens, rows_with_token, shared_by_more_than
 from hashing.workspace import Workspace
 
 LIST_OWNERS = ("campaign", "operator")
@@ -69,21 +70,20 @@ def random_refs(n: int) -> pl.Series:
     """``n`` fresh random 16-byte references (unique; checked, not assumed)."""
     while True:
         buf = _crypto.random_bytes(REF_BYTES * n) if n else b""
-        arr = pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(REF_BYTES), n, [None, pa.py_buffer(buf)]
-        )
-        refs = pl.Series("ref", arr).cast(pl.Binary)
-        if refs.n_unique() == n:
+        # Distinct first 8 bytes imply distinct references (a cheap integer check); only
+        # if two share them (about once in 10^7 files of a million rows) compare in full.
+        prefixes = np.frombuffer(buf, dtype=np.uint64)[::2]
+        refs = _crypto.binary_from_fixed("ref", buf, REF_BYTES)
+        if pl.Series(prefixes).n_unique() == n or refs.n_unique() == n:
             return refs
 
 
 def shuffled(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows of ``frame`` in a uniformly random order (permutation seeded by the OS CSPRNG)."""
     seed = int.from_bytes(_crypto.random_bytes(16), "big")
-    keys = np.random.default_rng(seed).integers(0, 2**63, frame.height, dtype=np.int64)
-    # Sorting by random keys is several times faster in polars than gathering by a
-    # permutation of the same length.
-    return frame.with_columns(pl.Series("_shuffle", keys)).sort("_shuffle").drop("_shuffle")
+    order = np.random.default_rng(seed).permutation(frame.height)
+    # On contiguous columns a gather is the cheapest way to apply the permutation.
+    return frame.rechunk()[order]
 
 
 def read_input(path: Path, mapping: CampaignInput | OperatorInput) -> pl.DataFrame:
@@ -92,37 +92,68 @@ def read_input(path: Path, mapping: CampaignInput | OperatorInput) -> pl.DataFra
     Invalid bytes for the declared encoding are replaced, and such rows are quarantined
     later as ``bad_encoding`` — the run never fails on one bad row, and never prints it.
     """
+    return _read_input(path, mapping)[0]
+
+
+def _read_input(path: Path, mapping: CampaignInput | OperatorInput) -> tuple[pl.DataFrame, bool]:
+    """:func:`read_input` with only the mapped columns, plus whether any value may carry a
+    replaced (undecodable) byte — False when the whole file decoded cleanly, so that the
+    per-row ``bad_encoding`` check can be skipped."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: input file not found")
     fmt = mapping.file_format(path)
+    needed = list(dict.fromkeys([mapping.id_column, *mapping.columns_for()]))
+    suspect = True
     try:
         if fmt == "parquet":
-            frame = pl.read_parquet(path)
+            available = pl.read_parquet_schema(path)
+            _check_needed(path, needed, available)
+            frame = pl.read_parquet(path, columns=needed)
         else:
             raw = path.read_bytes()
             enc = mapping.encoding.lower().replace("_", "-")
             if enc not in ("utf-8", "utf8"):
                 raw = raw.decode(enc, errors="replace").encode("utf-8")
-            frame = pl.read_csv(
-                raw,
-                infer_schema=False,
-                encoding="utf8-lossy",
-                separator=mapping.delimiter,
-            )
+            header = _read_csv(raw, mapping, None, "utf8-lossy", n_rows=0)
+            _check_needed(path, needed, header.columns)
+            suspect = REPLACEMENT in raw
+            try:
+                frame = _read_csv(raw, mapping, needed, "utf8")  # validates as it parses
+            except pl.exceptions.ComputeError:
+                frame, suspect = _read_csv(raw, mapping, needed, "utf8-lossy"), True
     except (pl.exceptions.PolarsError, OSError, UnicodeError, LookupError) as e:
         raise InputError(
             f"{path}: cannot be read as {fmt} ({type(e).__name__}); check the format, "
             "delimiter and encoding declared in the engagement file"
         ) from e
-    needed = set(mapping.columns_for()) | {mapping.id_column}
-    missing = sorted(needed - set(frame.columns))
+    # One chunk per column: every later column operation is several times faster on it.
+    return frame.with_row_index("_row", offset=1).rechunk(), suspect
+
+
+REPLACEMENT = "\ufffd".encode()
+
+
+def _read_csv(
+    raw: bytes, mapping: Any, columns: list[str] | None, encoding: Any, n_rows: int | None = None
+) -> pl.DataFrame:
+    return pl.read_csv(
+        raw,
+        infer_schema=False,
+        encoding=encoding,
+        separator=mapping.delimiter,
+        columns=columns,
+        n_rows=n_rows,
+    )
+
+
+def _check_needed(path: Path, needed: list[str], available: Any) -> None:
+    missing = sorted(set(needed) - set(available))
     if missing:
         raise InputError(
             f"{path}: missing column(s) {', '.join(missing)} that the engagement maps; "
-            f"the file has {len(frame.columns)} columns"
+            f"the file has {len(available)} columns"
         )
-    return frame.with_row_index("_row", offset=1)
 
 
 def _bad_encoding(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
@@ -138,9 +169,26 @@ def segment_bitsets(mapping: CampaignInput) -> pl.Expr:
     """Bit i set where the column of the i-th declared segment label is truthy (1, Y, TRUE...)."""
     expr: pl.Expr = pl.lit(0, dtype=pl.UInt64)
     for i, column in enumerate(mapping.segments.values()):
-        flag = pl.col(column).cast(pl.String).str.strip_chars().str.to_uppercase().is_in(TRUTHY)
-        expr = expr | pl.when(flag).then(pl.lit(1 << i, dtype=pl.UInt64)).otherwise(0)
+        expr = expr | pl.when(_truthy(pl.col(column))).then(
+            pl.lit(1 << i, dtype=pl.UInt64)
+        ).otherwise(0)
     return expr.alias("segments")
+
+
+def _truthy(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.String).str.strip_chars().str.to_uppercase().is_in(TRUTHY)
+
+
+def _segment_column(frame: pl.DataFrame, mapping: CampaignInput) -> pl.Series:
+    """:func:`segment_bitsets` of ``frame``, deciding truthiness once per distinct value."""
+    bits = np.zeros(frame.height, dtype=np.uint64)
+    for i, column in enumerate(mapping.segments.values()):
+        values = frame.get_column(column)
+        distinct = values.drop_nulls().unique().to_frame("v")
+        truthy = distinct.filter(_truthy(pl.col("v"))).to_series()
+        flags = values.is_in(truthy.implode()).fill_null(False).to_numpy()
+        bits[flags] |= np.uint64(1 << i)
+    return pl.Series("segments", bits)
 
 
 def _box_lists(
@@ -215,47 +263,26 @@ def run_party(
     eid = engagement.engagement_id
 
     say("reading input")
-    # Shuffled once, up front: every frame derived from it (tokens, payloads) then follows
-    # a random order, so no output's row order reveals the input's (e.g. alphabetical).
-    frame = read_input(input_path, mapping)
-    frame = shuffled(
-        frame.select(list(dict.fromkeys(["_row", mapping.id_column, *mapping.columns_for()])))
-    )
+    frame, suspect_encoding = _read_input(input_path, mapping)
     rows_in = frame.height
-
     notes: dict[str, int] = {}
     if role == "campaign":
-        frame = frame.with_columns(segment_bitsets(mapping))
+        frame = frame.with_columns(_segment_column(frame, mapping))
+        payload_column = "segments"
     else:
         frame, notes = _box_lists(frame, mapping, boxes_path)
+        payload_column = "box_ids"
 
     say("normalizing")
     fields = mapping.fields.model_dump(exclude_none=True)
     canonical = canonicalize(frame.lazy(), fields).collect()
-
-    # Reasons are checked in order; a row is quarantined for its first reason.
-    id_col = pl.col(mapping.id_column).cast(pl.String).str.strip_chars()
-    reasons: list[tuple[str, pl.Expr]] = [
-        ("missing_id", id_col.is_null() | (id_col.str.len_bytes() == 0)),
-        ("duplicate_id", id_col.is_duplicated() & id_col.is_not_null()),
-        ("bad_encoding", _bad_encoding(frame, list(mapping.columns_for()))),
-        ("no_identifying_field", ~usable_mask()),
-    ]
-    max_boxes = mapping.boxes.max_boxes if role == "operator" and mapping.boxes else 1
-    if role == "operator":
-        reasons += [
-            ("too_many_boxes", pl.col("box_ids").list.len() > max_boxes),
-            (
-                "box_id_too_long",
-                pl.col("box_ids")
-                .list.eval(pl.element().str.len_bytes() > MAX_BOX_ID_BYTES)
-                .list.any(),
-            ),
-        ]
-    reason_expr: pl.Expr = pl.lit(None, dtype=pl.String)
-    for code, condition in reversed(reasons):
-        reason_expr = pl.when(condition.fill_null(False)).then(pl.lit(code)).otherwise(reason_expr)
-    canonical = canonical.with_columns(reason_expr.alias("_reason"), random_refs(rows_in))
+    reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
+    # Shuffled once, here: every frame derived from it (tokens, payloads) then follows a
+    # random order, so no output's row order reveals the input's (e.g. alphabetical).
+    keep = ["_row", mapping.id_column, payload_column, *CANONICAL_FIELDS, VARIANTS]
+    canonical = shuffled(canonical.select(keep).with_columns(reasons.alias("_reason")))
+    canonical = canonical.with_columns(random_refs(rows_in))
+    candidates = canonical.filter(pl.col("_reason").is_null())
 
     say("tokenizing")
     secret = link_secret(
@@ -263,50 +290,55 @@ def run_party(
     )
     recipes = list(engagement.recipes)
     keys = {r.name: recipe_key(secret, r.canonical_spec()) for r in recipes}
-    candidates = canonical.filter(pl.col("_reason").is_null())
-    result = tokenize(
-        candidates, recipes, keys, frequency_ceiling=engagement.tokens.frequency_ceiling
-    )
-    with_token = result.tokens.select("ref").unique().with_columns(_has_token=pl.lit(True))
-    canonical = (
-        canonical.join(with_token, on="ref", how="left")
-        .with_columns(
-            pl.when(pl.col("_reason").is_null() & pl.col("_has_token").is_null())
-            .then(pl.lit("no_token"))
-            .otherwise(pl.col("_reason"))
-            .alias("_reason")
-        )
-        .drop("_has_token")
-    )
-    kept = canonical.filter(pl.col("_reason").is_null())
-    quarantined = canonical.filter(pl.col("_reason").is_not_null())
-
-    say("sealing")
     measurement = party_bundle(engagement, "measurement")
-    if role == "campaign":
-        key = seal_key(identity, measurement, eid, "segments")
-        group_key = recipe_key(secret, GROUP_RECIPE.canonical_spec())
-        group = tokenize(
-            kept,
-            [GROUP_RECIPE],
-            {GROUP_RECIPE.name: group_key},
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The payloads are sealed meanwhile (the sealing loop runs without the interpreter
+        # lock); rows that end up without a token are dropped from them afterwards.
+        if role == "campaign":
+            seal_k = seal_key(identity, measurement, eid, "segments")
+            column = candidates.get_column("segments")
+            sealing = pool.submit(seal_labels, column, seal_k, eid, len(mapping.segments))
+            keys[GROUP_RECIPE.name] = recipe_key(secret, GROUP_RECIPE.canonical_spec())
+            hashed = [*recipes, GROUP_RECIPE]
+        else:
+            max_boxes = mapping.boxes.max_boxes if mapping.boxes else 1
+            seal_k = seal_key(identity, measurement, eid, "boxes")
+            column = candidates.get_column("box_ids")
+            sealing = pool.submit(seal_box_lists, column, seal_k, eid, max_boxes)
+            hashed = recipes
+        results = recipe_tokens(
+            candidates,
+            hashed,
+            keys,
             frequency_ceiling=engagement.tokens.frequency_ceiling,
+            cleaned=True,  # straight from canonicalize
         )
-        payloads = kept.select(
-            "ref",
-            seal_labels(kept.get_column("segments"), key, eid, len(mapping.segments)).alias(
-                "sealed_segments"
-            ),
-        ).join(group.tokens.select("ref", pl.col("token").alias("group")), on="ref", how="left")
-    else:
-        key = seal_key(identity, measurement, eid, "boxes")
-        payloads = kept.select(
-            "ref",
-            seal_box_lists(kept.get_column("box_ids"), key, eid, max_boxes).alias("sealed_boxes"),
+        say("sealing")
+        sealed = sealing.result()
+
+    linked = results[: len(recipes)]
+    has_token = rows_with_token(candidates.height, linked)
+    tokens = long_tokens(candidates.get_column("ref"), recipes, linked)
+    payloads = candidates.select("ref").with_columns(
+        sealed.alias("sealed_segments" if role == "campaign" else "sealed_boxes")
+    )
+    if role == "campaign":
+        group = results[-1].rows.rename({"token": "group"})
+        payloads = (
+            payloads.with_row_index(ROW)
+            .join(group, on=ROW, how="left", maintain_order="left")
+            .drop(ROW)
         )
+    kept = candidates.filter(has_token)
+    payloads = payloads.filter(has_token)
+    quarantined = pl.concat(
+        [
+            canonical.filter(pl.col("_reason").is_not_null()),
+            candidates.filter(~has_token).with_columns(_reason=pl.lit("no_token")),
+        ]
+    )
 
     say("writing artifacts")
-    tokens = result.tokens
     workspace.private.mkdir(parents=True, exist_ok=True)
     kept.select("ref", pl.col(mapping.id_column).cast(pl.String).alias("id"), "_row").write_parquet(
         workspace.private / "crosswalk.parquet"
@@ -317,22 +349,26 @@ def run_party(
         pl.col("_reason").alias("reason"),
     ).write_parquet(workspace.private / "quarantine.parquet")
     names = (f"{role}.tokens", f"{role}.payloads")
-    workspace.write(
-        tokens,
-        names[0],
-        kind="tokens",
-        engagement_id=eid,
-        producer=identity,
-        recipients=["matcher"],
-    )
-    workspace.write(
-        payloads,
-        names[1],
-        kind=f"{role}_payloads",
-        engagement_id=eid,
-        producer=identity,
-        recipients=["matcher"],
-    )
+    # The two artifacts are written side by side: encoding, hashing and syncing a file
+    # all run without the interpreter lock.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        writes = [
+            pool.submit(
+                workspace.write,
+                frame_out,
+                name,
+                kind=kind,
+                engagement_id=eid,
+                producer=identity,
+                recipients=["matcher"],
+            )
+            for frame_out, name, kind in (
+                (tokens, names[0], "tokens"),
+                (payloads, names[1], f"{role}_payloads"),
+            )
+        ]
+        for write in writes:
+            write.result()
     counts = quarantined.group_by("_reason").len()
     summary = PartySummary(
         role=role,
@@ -340,14 +376,45 @@ def run_party(
         rows_tokenized=kept.height,
         rows_quarantined=quarantined.height,
         quarantine_reasons={r: int(n) for r, n in counts.iter_rows()},
-        tokens_per_recipe=result.per_recipe,
-        dropped_by_frequency_guard=result.dropped_by_guard,
+        tokens_per_recipe={r.name: t.rows.height for r, t in zip(recipes, linked, strict=True)},
+        dropped_by_frequency_guard={
+            r.name: t.dropped for r, t in zip(recipes, linked, strict=True)
+        },
         artifacts=names,
         notes=notes,
     )
     if not summary.reconciles:  # pragma: no cover - an invariant, kept loud on purpose
         raise InputError("row counts do not reconcile; nothing should have been lost")
     return summary
+
+
+def _quarantine_reasons(
+    canonical: pl.DataFrame, mapping: Any, role: str, suspect_encoding: bool
+) -> pl.Series:
+    """Each row's quarantine reason code, or null for a usable row (first reason wins)."""
+    ids = canonical.select(pl.col(mapping.id_column).cast(pl.String).str.strip_chars()).to_series()
+    reasons: list[tuple[str, pl.Expr]] = [
+        ("missing_id", pl.lit(ids.is_null() | (ids.str.len_bytes() == 0))),
+        ("duplicate_id", pl.lit(shared_by_more_than(ids, 1))),
+    ]
+    if suspect_encoding:
+        reasons.append(("bad_encoding", _bad_encoding(canonical, list(mapping.columns_for()))))
+    reasons.append(("no_identifying_field", ~usable_mask()))
+    if role == "operator":
+        max_boxes = mapping.boxes.max_boxes if mapping.boxes else 1
+        reasons += [
+            ("too_many_boxes", pl.col("box_ids").list.len() > max_boxes),
+            (
+                "box_id_too_long",
+                pl.col("box_ids")
+                .list.eval(pl.element().str.len_bytes() > MAX_BOX_ID_BYTES)
+                .list.any(),
+            ),
+        ]
+    expr: pl.Expr = pl.lit(None, dtype=pl.String)
+    for code, condition in reversed(reasons):
+        expr = pl.when(condition.fill_null(False)).then(pl.lit(code)).otherwise(expr)
+    return canonical.select(expr.alias("_reason")).to_series()
 
 
 def party_bundle(engagement: Engagement, role: str) -> PublicBundle:

@@ -108,17 +108,6 @@ def boxes_aad(engagement_id: str, max_boxes: int, column: str = BOXES_COLUMN) ->
     return _aad(engagement_id, column, f"boxes:{_check_max_boxes(max_boxes)}")
 
 
-def _binary_series(name: str, buf: bytearray, rec_len: int) -> pl.Series:
-    n = len(buf) // rec_len
-    offsets = np.arange(0, (n + 1) * rec_len, rec_len, dtype=np.int64)
-    arr = pa.Array.from_buffers(
-        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
-    )
-    out = pl.from_arrow(arr)
-    assert isinstance(out, pl.Series)
-    return out.alias(name)
-
-
 def _fixed_width_blobs(sealed: pl.Series, rec_len: int, column: str) -> tuple[memoryview, int]:
     """The blobs of well-sized rows end to end, and how many rows were not well sized."""
     if sealed.dtype != pl.Binary:
@@ -189,7 +178,7 @@ def seal_labels(
             )
     plaintexts = values.astype("<u8", copy=False).tobytes()
     blobs = _crypto.aead_seal_many(raw_key, plaintexts, LABELS_PLAINTEXT_LEN, aad)
-    return _binary_series(column, blobs, sealed_labels_len())
+    return _crypto.binary_from_fixed(column, blobs, sealed_labels_len())
 
 
 def unseal_labels(
@@ -343,7 +332,7 @@ def seal_box_lists(
                 rows = windows[str_offsets[chosen] - base]
             ids_view[row[chosen], pos[chosen], :width] = rows
     blobs = _crypto.aead_seal_many(raw_key, payload.data, payload_len, aad)
-    return _binary_series(column, blobs, payload_len + OVERHEAD)
+    return _crypto.binary_from_fixed(column, blobs, payload_len + OVERHEAD)
 
 
 def unseal_box_lists(

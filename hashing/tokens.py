@@ -27,12 +27,14 @@ from functools import cache
 from typing import Any, Protocol
 
 import jellyfish
+import numpy as np
 import polars as pl
 
-from hashing._crypto import hmac_sha256_expr
+from hashing._crypto import hmac_sha256_columns
 from hashing.errors import InputError
 
 UNIT_SEPARATOR = "\x1f"
+VARIANTS_COL = "last_name_variants"
 TOKEN_BYTES = 32
 
 
@@ -48,21 +50,28 @@ class RecipeLike(Protocol):
     def is_optional(self, component: Any) -> bool: ...
 
 
-def _phonetic(func: Callable[[str], str]) -> Callable[[pl.Expr], pl.Expr]:
-    """Apply a per-string phonetic code to the distinct values of a column only."""
+def _per_value(func: Callable[[str], str]) -> Callable[[pl.Series], pl.Series]:
+    """A per-string function (a phonetic code) as a function of a column of distinct values."""
 
+    def apply(distinct: pl.Series) -> pl.Series:
+        return pl.Series([func(v) or None for v in distinct.to_list()], dtype=pl.String)
+
+    return apply
+
+
+def _map_distinct(series: pl.Series, func: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``func`` computed once per distinct value of ``series`` and spread back over its rows."""
+    distinct = series.drop_nulls().unique()
+    return series.replace_strict(distinct, func(distinct), default=None, return_dtype=pl.String)
+
+
+def _distinct_expr(func: Callable[[pl.Series], pl.Series]) -> Callable[[pl.Expr], pl.Expr]:
     def apply(expr: pl.Expr) -> pl.Expr:
         return expr.map_batches(
             lambda s: _map_distinct(s, func), return_dtype=pl.String, is_elementwise=True
         )
 
     return apply
-
-
-def _map_distinct(series: pl.Series, func: Callable[[str], str]) -> pl.Series:
-    distinct = series.drop_nulls().unique()
-    mapping = {value: (func(value) or None) for value in distinct.to_list()}
-    return series.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
 @cache
@@ -92,36 +101,26 @@ def _street_core_values(streets: pl.Series) -> pl.Series:
     return pl.DataFrame({"s": streets}).select(core.otherwise(stripped)).to_series()
 
 
-def _street_core(expr: pl.Expr) -> pl.Expr:
-    """The street name without directionals and street type: ``N MAIN ST`` → ``MAIN``.
-
-    The two sides of a match often disagree on exactly these parts (one drops the ``ST``
-    or the ``N``); a name that is nothing but a type or a directional is kept whole.
-    Computed once per distinct street.
-    """
-
-    def apply(series: pl.Series) -> pl.Series:
-        distinct = series.drop_nulls().unique()
-        mapping = dict(
-            zip(distinct.to_list(), _street_core_values(distinct).to_list(), strict=True)
-        )
-        return series.replace_strict(mapping, default=None, return_dtype=pl.String)
-
-    return expr.map_batches(apply, return_dtype=pl.String, is_elementwise=True)
-
-
 def _year(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Date, strict=False).dt.year().cast(pl.String)
 
 
+# Transforms whose work is per value (Python or several regular expressions): computed
+# once per distinct value of a column. ``core``: the street name without directionals and
+# street type (``N MAIN ST`` → ``MAIN``), since the two sides of a match often disagree on
+# exactly these parts; a name that is nothing but a type or a directional is kept whole.
+DISTINCT_TRANSFORMS: dict[str, Callable[[pl.Series], pl.Series]] = {
+    "nysiis": _per_value(jellyfish.nysiis),
+    "soundex": _per_value(jellyfish.soundex),
+    "metaphone": _per_value(jellyfish.metaphone),
+    "core": _street_core_values,
+}
+
 TRANSFORMS: dict[str, Callable[[pl.Expr], pl.Expr]] = {
-    "nysiis": _phonetic(jellyfish.nysiis),
-    "soundex": _phonetic(jellyfish.soundex),
-    "metaphone": _phonetic(jellyfish.metaphone),
+    **{name: _distinct_expr(func) for name, func in DISTINCT_TRANSFORMS.items()},
     "initial": lambda e: e.str.slice(0, 1),
     "first3": lambda e: e.str.slice(0, 3),
     "year": _year,
-    "core": _street_core,
 }
 
 
@@ -142,25 +141,30 @@ def component_expr(transform: str | None, field_name: str, dtype: pl.DataType) -
     return pl.when(text.str.len_bytes() > 0).then(text).otherwise(None)
 
 
-def recipe_message(recipe: RecipeLike, schema: Mapping[str, pl.DataType]) -> pl.Expr:
-    """Canonical message of a recipe: components joined by 0x1F.
+def component_series(
+    frame: pl.DataFrame, transform: str | None, field_name: str, *, cleaned: bool = False
+) -> pl.Series:
+    """:func:`component_expr` evaluated on ``frame``, with a per-value transform run once
+    per distinct value of the column (not once per row, nor once per batch).
 
-    Null when any required component is missing; a missing *optional* component (e.g. the
-    unit of an address) takes the empty string in its place, so homes without a unit still
-    get an address token while the required parts are never blank.
+    ``cleaned=True`` promises that the column's text values are already trimmed and never
+    blank (what :func:`hashing.canonical.canonicalize` produces), so an untransformed
+    text component is taken as it is instead of being trimmed again row by row.
     """
-    parts = []
-    for component in recipe.components:
-        transform, field_name = component
-        if field_name not in schema:
-            raise InputError(
-                f"recipe '{recipe.name}' needs canonical field '{field_name}', "
-                "which the input mapping does not provide"
-            )
-        part = component_expr(transform, field_name, schema[field_name])
-        parts.append(part.fill_null("") if recipe.is_optional(component) else part)
-    # concat_str yields null when any part is null (ignore_nulls=False): no token then.
-    return pl.concat_str(parts, separator=UNIT_SEPARATOR, ignore_nulls=False)
+    dtype = frame.schema[field_name]
+    if transform in DISTINCT_TRANSFORMS:
+        text = frame.select(_as_text(pl.col(field_name), dtype)).to_series()
+        func = DISTINCT_TRANSFORMS[transform]
+        return _map_distinct(text, lambda d: _blank_to_null(func(d))).alias(field_name)
+    if transform is None and cleaned and dtype == pl.String:
+        return frame.get_column(field_name)
+    expr = component_expr(transform, field_name, dtype)
+    return frame.select(expr.alias(field_name)).to_series()
+
+
+def _blank_to_null(values: pl.Series) -> pl.Series:
+    stripped = values.str.strip_chars()
+    return pl.select(pl.when(stripped.str.len_bytes() > 0).then(stripped)).to_series()
 
 
 @dataclass(frozen=True)
@@ -170,24 +174,190 @@ class TokenResult:
     tokens: pl.DataFrame  # ref: Binary(16), recipe: String, token: Binary(32)
     per_recipe: dict[str, int] = field(default_factory=dict)  # tokens kept
     dropped_by_guard: dict[str, int] = field(default_factory=dict)  # token rows dropped
+    # Per input row (in the canonical frame's order): did any recipe keep a token for it?
+    has_token: pl.Series | None = None
 
 
-def _recipe_rows(frame: pl.LazyFrame, schema: pl.Schema, recipe: RecipeLike) -> pl.LazyFrame:
-    """Rows (ref, message) of one recipe, one per surname variant where it applies."""
-    uses_last = any(f == "last_name" for _, f in recipe.components)
-    source = frame
-    exploded = uses_last and "last_name_variants" in schema
-    if exploded:
-        source = frame.select(
-            pl.exclude("last_name", "last_name_variants"),
-            pl.col("last_name_variants").alias("last_name"),
-        ).explode("last_name")
-    message = recipe_message(recipe, schema)
-    rows = source.select("ref", message.alias("message")).drop_nulls("message")
-    # Distinct variants stay distinct unless a transform maps two of them to one code
-    # (nysiis of both halves): then keep one row per (ref, message).
-    transformed = any(t is not None and f == "last_name" for t, f in recipe.components)
-    return rows.unique(["ref", "message"]) if exploded and transformed else rows
+ROW = "_row_index"
+
+
+def _surname_rows(canonical: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """(row index, last_name) with one row per surname variant, and the multi-variant flag.
+
+    Most surnames have one variant; only the compound ones (a few percent) are exploded,
+    so the surname recipes cost about one row per record, not a full explode.
+    """
+    rows = canonical.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW), VARIANTS_COL)
+    variants = pl.col(VARIANTS_COL)
+    main = rows.select(ROW, variants.list.first().alias("last_name"))
+    multi = rows.filter(variants.list.len() > 1)
+    extra = multi.select(ROW, variants.list.slice(1).alias("last_name")).explode("last_name")
+    flags = pl.concat(
+        [
+            (rows.get_column(VARIANTS_COL).list.len() > 1).fill_null(False),
+            pl.Series([True] * extra.height, dtype=pl.Boolean),
+        ]
+    )
+    return pl.concat([main, extra]), flags
+
+
+def recipe_messages(
+    canonical: pl.DataFrame, recipes: Sequence[RecipeLike], *, cleaned: bool = False
+) -> list[pl.DataFrame]:
+    """Each recipe's rows ``(_row_index: UInt32, message: String)``, no null messages.
+
+    ``_row_index`` is the row of ``canonical`` the message belongs to; a surname recipe
+    has one row per distinct message of the record's surname variants. Every transformed
+    component (``core(street)``, ``nysiis(last_name)``...) is computed once per frame and
+    shared by the recipes that use it. ``cleaned``: see :func:`component_series`.
+    """
+    schema = canonical.schema
+    for recipe in recipes:
+        for _, field_name in recipe.components:
+            if field_name not in schema:
+                raise InputError(
+                    f"recipe '{recipe.name}' needs canonical field '{field_name}', "
+                    "which the input mapping does not provide"
+                )
+    uses_last = any(f == "last_name" for r in recipes for _, f in r.components)
+    explode = uses_last and VARIANTS_COL in schema
+    wanted = sorted({f for r in recipes for _, f in r.components})
+    base = canonical.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW), *wanted)
+    surname = base
+    flags: pl.Series | None = None
+    if explode:
+        last_rows, flags = _surname_rows(canonical)
+        others = [c for c in base.columns if c not in (ROW, "last_name")]
+        surname = base.select(others)[last_rows.get_column(ROW)].with_columns(
+            last_rows.get_column(ROW), last_rows.get_column("last_name")
+        )
+
+    # Every distinct component, computed once per frame it is needed in.
+    parts: dict[tuple[bool, str | None, str], pl.Series] = {}
+
+    def component(on_surname: bool, transform: str | None, field_name: str) -> pl.Series:
+        key = (on_surname, transform, field_name)
+        if key not in parts:
+            frame = surname if on_surname else base
+            parts[key] = component_series(frame, transform, field_name, cleaned=cleaned)
+        return parts[key]
+
+    out: list[pl.DataFrame] = []
+    for recipe in recipes:
+        on_surname = explode and any(f == "last_name" for _, f in recipe.components)
+        frame = surname if on_surname else base
+        columns = []
+        for i, comp in enumerate(recipe.components):
+            transform, field_name = comp
+            series = component(on_surname, transform, field_name).alias(f"c{i}")
+            columns.append(series.fill_null("") if recipe.is_optional(comp) else series)
+        message = pl.concat_str(
+            [pl.col(f"c{i}") for i in range(len(columns))],
+            separator=UNIT_SEPARATOR,
+            ignore_nulls=False,
+        )
+        rows = pl.DataFrame([frame.get_column(ROW), *columns]).select(ROW, message.alias("message"))
+        transformed = any(t is not None and f == "last_name" for t, f in recipe.components)
+        if on_surname and transformed and flags is not None:
+            # Two variants can share a code (nysiis of both halves): keep one row per
+            # (record, message). Only records with several variants can repeat.
+            multi = rows.filter(flags)
+            rows = pl.concat(
+                [rows.filter(~flags), multi.unique([ROW, "message"], maintain_order=True)]
+            )
+        out.append(rows.drop_nulls("message"))
+    return out
+
+
+def shared_by_more_than(values: pl.Series, limit: int) -> pl.Series:
+    """True for each non-null value that more than ``limit`` rows of ``values`` share.
+
+    Rows are counted per bucket of a 64-bit hash (a bucket's count is at least the count
+    of any value in it), and only the rows of buckets over the limit — the shared values
+    and a few bystanders — are counted exactly on their values. So the answer is exact,
+    and the cost is a hash and a histogram for all but a handful of rows.
+    """
+    n = values.len()
+    present = values.is_not_null().to_numpy()
+    buckets = 1 << max(10, min(26, (4 * max(n, 1) - 1).bit_length()))
+    slot = (values.hash().to_numpy() & np.uint64(buckets - 1)).astype(np.int64)
+    counts = np.bincount(slot[present], minlength=buckets)
+    flags = (counts[slot] > limit) & present
+    if flags.any():
+        suspects = values.filter(pl.Series(flags)).to_frame("v")
+        flags[flags] = suspects.select(pl.len().over("v") > limit).to_series().to_numpy()
+    return pl.Series("over", flags)
+
+
+@dataclass(frozen=True)
+class RecipeTokens:
+    """One recipe's kept tokens: ``rows`` is ``(_row_index: UInt32, token: Binary)``."""
+
+    rows: pl.DataFrame
+    dropped: int  # rows the frequency guard dropped
+
+
+def recipe_tokens(
+    canonical: pl.DataFrame,
+    recipes: Sequence[RecipeLike],
+    keys: Mapping[str, bytes],
+    *,
+    frequency_ceiling: int,
+    cleaned: bool = False,
+) -> list[RecipeTokens]:
+    """Each recipe's tokens after the frequency guard, keyed by row of ``canonical``.
+
+    Messages are built once per recipe (:func:`recipe_messages`) and all recipes are
+    hashed together on every core. ``cleaned``: see :func:`component_series`.
+    """
+    if frequency_ceiling < 1:
+        raise InputError("frequency_ceiling must be at least 1")
+    missing = [r.name for r in recipes if r.name not in keys]
+    if missing:
+        raise InputError(f"no key for recipe(s): {', '.join(missing)}")
+    # Within a recipe each (row, message) is unique, so the number of rows sharing a
+    # message is the number of records sharing the token.
+    kept: list[pl.DataFrame] = []
+    dropped: list[int] = []
+    for rows in recipe_messages(canonical, recipes, cleaned=cleaned):
+        survivors = rows.filter(~shared_by_more_than(rows.get_column("message"), frequency_ceiling))
+        dropped.append(rows.height - survivors.height)
+        kept.append(survivors)
+    pairs = zip(recipes, kept, strict=True)
+    digests = hmac_sha256_columns([(rows.get_column("message"), keys[r.name]) for r, rows in pairs])
+    return [
+        RecipeTokens(rows.select(ROW).with_columns(token.alias("token")), n)
+        for rows, token, n in zip(kept, digests, dropped, strict=True)
+    ]
+
+
+def long_tokens(
+    refs: pl.Series, recipes: Sequence[RecipeLike], results: Sequence[RecipeTokens]
+) -> pl.DataFrame:
+    """Tokens in long form ``(ref, recipe, token)`` from :func:`recipe_tokens`' rows."""
+    parts = [
+        pl.DataFrame(
+            [
+                refs.gather(result.rows.get_column(ROW)).alias("ref"),
+                pl.repeat(recipe.name, result.rows.height, dtype=pl.String, eager=True).alias(
+                    "recipe"
+                ),
+                result.rows.get_column("token"),
+            ]
+        )
+        for recipe, result in zip(recipes, results, strict=True)
+    ]
+    if not parts:
+        return pl.DataFrame(schema={"ref": pl.Binary, "recipe": pl.String, "token": pl.Binary})
+    return pl.concat(parts, how="vertical")
+
+
+def rows_with_token(n: int, results: Sequence[RecipeTokens]) -> pl.Series:
+    """Per row of the canonical frame: did any of ``results`` keep a token for it?"""
+    flags = np.zeros(n, dtype=bool)
+    for result in results:
+        flags[result.rows.get_column(ROW).to_numpy()] = True
+    return pl.Series("has_token", flags)
 
 
 def tokenize(
@@ -200,42 +370,15 @@ def tokenize(
     """Compute every recipe's tokens for a canonical frame that carries a ``ref`` column.
 
     ``keys`` maps recipe name → its 32-byte HMAC key (see ``hashing.keys.recipe_key``).
-    Returns tokens in long form after the frequency guard, with counts per recipe.
+    Returns tokens in long form after the frequency guard, with counts per recipe and a
+    per-row flag saying which rows kept at least one token.
     """
     if "ref" not in canonical.columns:
         raise InputError("canonical frame has no 'ref' column")
-    if frequency_ceiling < 1:
-        raise InputError("frequency_ceiling must be at least 1")
-    missing = [r.name for r in recipes if r.name not in keys]
-    if missing:
-        raise InputError(f"no key for recipe(s): {', '.join(missing)}")
-
-    per_recipe: dict[str, int] = {}
-    dropped: dict[str, int] = {}
-    schema = canonical.schema
-    lazy = canonical.lazy()
-    # One lazy query per recipe, all collected together: polars runs them in parallel and
-    # the HMAC itself runs in Rust. Within a recipe each (ref, message) is unique, so the
-    # number of rows sharing a message is the number of records sharing the token.
-    queries = [
-        _recipe_rows(lazy, schema, r).select(
-            "ref",
-            pl.lit(r.name, dtype=pl.String).alias("recipe"),
-            hmac_sha256_expr(pl.col("message"), keys[r.name]).alias("token"),
-            (pl.len().over("message") > frequency_ceiling).alias("_frequent"),
-        )
-        for r in recipes
-    ]
-    parts: list[pl.DataFrame] = []
-    for r, frame in zip(recipes, pl.collect_all(queries), strict=True):
-        kept = frame.filter(~pl.col("_frequent")).drop("_frequent")
-        dropped[r.name] = frame.height - kept.height
-        per_recipe[r.name] = kept.height
-        parts.append(kept)
-
-    tokens = (
-        pl.concat(parts, how="vertical")
-        if parts
-        else pl.DataFrame(schema={"ref": pl.Binary, "recipe": pl.String, "token": pl.Binary})
+    results = recipe_tokens(canonical, recipes, keys, frequency_ceiling=frequency_ceiling)
+    return TokenResult(
+        tokens=long_tokens(canonical.get_column("ref"), recipes, results),
+        per_recipe={r.name: t.rows.height for r, t in zip(recipes, results, strict=True)},
+        dropped_by_guard={r.name: t.dropped for r, t in zip(recipes, results, strict=True)},
+        has_token=rows_with_token(canonical.height, results),
     )
-    return TokenResult(tokens=tokens, per_recipe=per_recipe, dropped_by_guard=dropped)

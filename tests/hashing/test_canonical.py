@@ -347,3 +347,24 @@ def test_never_raises_and_canonical_output_is_a_fixed_point(
     once = canonicalize(frame.lazy(), fields).collect().select(CANONICAL_FIELDS)
     again = canonicalize(once.lazy(), {f: f for f in CANONICAL_FIELDS}).collect()
     assert again.select(CANONICAL_FIELDS).equals(once)
+
+
+@PROPERTY_SETTINGS
+@given(
+    rows=st.lists(
+        st.tuples(*[st.one_of(st.none(), st.text(max_size=25)) for _ in range(16)]),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_canonical_text_is_trimmed_and_never_blank(rows: list[tuple[str | None, ...]]) -> None:
+    """What the tokenizer relies on when it takes canonical text as it is (cleaned=True)."""
+    direct = [f for f in CANONICAL_FIELDS if f != "dob"]
+    names = [*direct, "full", "line"]  # 16 columns
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
+    fields: dict[str, Any] = {f: f for f in direct}
+    fields |= {"full_name": "full", "address_line": "line"}
+    out = canonicalize(frame.lazy(), fields).collect()
+    for name in direct:
+        values = [v for v in out.get_column(name).to_list() if v is not None]
+        assert all(v == v.strip() and v != "" for v in values), name

@@ -1,0 +1,130 @@
+"""The compiled batch loops give exactly the bytes of the reference implementations.
+
+``hashing._native`` runs OpenSSL's SHA-256 and AES-GCM over whole columns; here every
+output is compared with the standard library's ``hmac`` and with ``cryptography``, and the
+slower fallback paths (used where the extension cannot be built) with the fast ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+import numpy as np
+import polars as pl
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hashing import _crypto
+
+native = pytest.mark.skipif(
+    not _crypto.native_available(),
+    reason="hashing._native was not built here (needs a C compiler and OpenSSL's headers)",
+)
+
+
+def _reference(key: bytes, messages: list[bytes | None]) -> list[bytes | None]:
+    hexkey = key.hex().encode("ascii")
+    return [None if m is None else hmac.new(hexkey, m, hashlib.sha256).digest() for m in messages]
+
+
+def _offsets(messages: list[bytes]) -> tuple[np.ndarray, bytes]:
+    lengths = [0, *map(len, messages)]
+    return np.cumsum(lengths, dtype=np.int64), b"".join(messages)
+
+
+@native
+@settings(max_examples=60, deadline=None)
+@given(
+    key=st.binary(min_size=1, max_size=200),
+    messages=st.lists(st.binary(max_size=300), max_size=40),
+)
+def test_native_hmac_equals_the_standard_library(key: bytes, messages: list[bytes]) -> None:
+    from hashing import _native
+
+    offsets, data = _offsets(messages)
+    out = _native.hmac_sha256_many(key, offsets, data)
+    want = b"".join(hmac.new(key, m, hashlib.sha256).digest() for m in messages)
+    assert out == want  # keys longer than a block are hashed first, as RFC 2104 says
+
+
+@native
+def test_native_hmac_refuses_offsets_outside_the_data() -> None:
+    from hashing import _native
+
+    with pytest.raises(ValueError, match="outside"):
+        _native.hmac_sha256_many(b"k", np.array([0, 5], dtype=np.int64), b"abc")
+    with pytest.raises(ValueError, match="decrease"):
+        _native.hmac_sha256_many(b"k", np.array([0, 2, 1], dtype=np.int64), b"abc")
+    with pytest.raises(ValueError, match="empty"):
+        _native.hmac_sha256_many(b"", np.array([0, 1], dtype=np.int64), b"a")
+    with pytest.raises(ValueError, match="n \\+ 1"):
+        _native.hmac_sha256_many(b"k", b"\x00" * 7, b"a")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=60)), max_size=50))
+def test_series_hmac_keeps_nulls_in_place_and_matches_hmac(values: list[str | None]) -> None:
+    key = os.urandom(32)
+    series = pl.Series("m", values, dtype=pl.String)
+    got = _crypto.hmac_sha256_series(series, key)
+    assert got.dtype == pl.Binary and got.len() == len(values)
+    assert got.to_list() == _reference(key, [None if v is None else v.encode() for v in values])
+
+
+def test_series_hmac_of_a_slice_uses_the_slice_only() -> None:
+    key = os.urandom(32)
+    series = pl.Series("m", ["a", "bb", "ccc", "dddd"]).slice(1, 2)
+    assert _crypto.hmac_sha256_series(series, key).to_list() == _reference(key, [b"bb", b"ccc"])
+
+
+def test_columns_on_all_cores_equal_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    jobs = [
+        (pl.Series("a", rng.integers(0, 10**9, 5001)).cast(pl.String), os.urandom(32)),
+        (pl.Series("b", ["x", None, "y"], dtype=pl.String), os.urandom(32)),
+        (pl.Series("c", [], dtype=pl.String), os.urandom(32)),
+    ]
+    fast = _crypto.hmac_sha256_columns(jobs)
+    monkeypatch.setattr(_crypto, "_native", None)
+    slow = _crypto.hmac_sha256_columns(jobs)
+    assert [s.name for s in fast] == ["a", "b", "c"]
+    for f, s in zip(fast, slow, strict=True):
+        assert f.to_list() == s.to_list()
+
+
+@pytest.mark.parametrize("use_native", [True, False])
+def test_seal_many_opens_with_cryptography(
+    use_native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if use_native and not _crypto.native_available():
+        pytest.skip("hashing._native was not built here")
+    if not use_native:
+        monkeypatch.setattr(_crypto, "_native", None)
+    key, aad = os.urandom(32), b"engagement|segments|v1"
+    plaintexts = os.urandom(24 * 300)
+    blobs = bytes(_crypto.aead_seal_many(key, plaintexts, 24, aad))
+    rec = _crypto.NONCE_LEN + 24 + _crypto.TAG_LEN
+    assert len(blobs) == rec * 300
+    nonces = {blobs[i * rec : i * rec + 12] for i in range(300)}
+    assert len(nonces) == 300  # a fresh nonce for every record
+    for i in (0, 1, 150, 299):
+        blob = blobs[i * rec : (i + 1) * rec]
+        assert AESGCM(key).decrypt(blob[:12], blob[12:], aad) == plaintexts[i * 24 : (i + 1) * 24]
+    opened, failed = _crypto.aead_open_many(key, blobs, 24, aad)
+    assert bytes(opened) == plaintexts and failed == []
+
+
+@native
+def test_native_seal_checks_its_arguments() -> None:
+    from hashing import _native
+
+    with pytest.raises(ValueError, match="32-byte"):
+        _native.aes256gcm_seal_many(b"short", b"x" * 8, 8, b"", b"n" * 12)
+    with pytest.raises(ValueError, match="nonce"):
+        _native.aes256gcm_seal_many(os.urandom(32), b"x" * 16, 8, b"", b"n" * 12)
+    with pytest.raises(ValueError, match="whole number"):
+        _native.aes256gcm_seal_many(os.urandom(32), b"x" * 9, 8, b"", b"n" * 12)
