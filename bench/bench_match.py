@@ -20,11 +20,38 @@ the address m), the prior fixed at 1/sqrt(voters x accounts), then
 ``predict(threshold_match_probability=0.9)``. It runs in its own spawned process after
 the matcher, so its peak memory is its own; its time covers registration, training and
 prediction (the reshape is timed apart and excluded). The ratio is ours / Splink's.
+
+How the peer keeps within memory at 8 M voters on a 24 GiB machine (with DuckDB's
+defaults its limit was 80 % of RAM, 18.8 GiB, and the kernel killed it at 12.8 GB):
+
+- the reshape runs in DuckDB itself, from the token Parquet files into two native tables
+  (``arg_min(token, file_row_number)`` per recipe keeps the first token in file order, the
+  same rows as a Polars group-by/pivot; ``unique_id`` numbers the records in ``ref`` order
+  so the u sample is the same from run to run). No copy of the inputs is held in Python,
+  and the tables are DuckDB's own, which it writes out to its temporary directory when
+  over the limit (registered Arrow tables would sit outside the limit);
+- an explicit connection with ``memory_limit`` (``SPLINK_MEMORY_LIMIT``, 10 GB, or
+  ``BLINDLINK_SPLINK_MEMORY_LIMIT``) and ``temp_directory`` in the benchmark's temporary
+  folder: past the limit DuckDB spills joins, aggregates and table blocks there (on disk)
+  instead of growing; an in-memory database would otherwise spill into ``.tmp`` under the
+  working directory;
+- ``preserve_insertion_order = false``: keeping row order costs memory when large results
+  are materialised, and no figure here depends on it (the counts are unchanged);
+- ``threads`` = the Polars thread pool size, the budget our matcher runs with;
+- before ``predict`` the tables Splink left from EM (blocked pairs and comparison
+  vectors of the training sessions) are dropped;
+- the parent drops the matcher's result before starting the peer.
+
+Splink's ``materialisation="parquet"`` (every intermediate table written as Parquet)
+was tried and not kept: at 1 M voters it more than doubled Splink's time for a small
+saving in memory, which the memory limit gives without it. ``predict`` is not chunked:
+the candidate pairs grow linearly here (under 2 per voter) and are not what fills memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -37,9 +64,12 @@ from pathlib import Path
 import polars as pl
 
 DEFAULT_VOTERS = 1_000_000
-# the largest size the Splink peer ran at on 24 GB (at 8 M it was killed, child RSS 12.8 GB)
+# the largest size the Splink peer runs at by default (--splink forces it). It ran at 4 M on
+# 24 GB; at 8 M, before the memory limit below, it was killed at 12.8 GB
 SPLINK_MAX_VOTERS = 4_000_000
 SPLINK_U_MAX_PAIRS = 1e7
+# DuckDB's memory limit in the peer (its default is 80 % of RAM); spills past it to disk
+SPLINK_MEMORY_LIMIT = "10GB"
 FILES = ("campaign_tokens", "operator_tokens", "campaign_payloads", "operator_payloads")
 
 
@@ -61,45 +91,63 @@ def _peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def _wide(tokens: pl.LazyFrame, recipes: list[str]) -> pl.DataFrame:
-    """One row per record, one column per recipe (its first token), integer unique_id."""
-    first = tokens.group_by("ref", "recipe").agg(pl.col("token").first()).collect()
-    wide = first.pivot(on="recipe", index="ref", values="token")
-    for recipe in recipes:  # a recipe absent from one side is all null there
-        if recipe not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, dtype=pl.Binary).alias(recipe))
-    return wide.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("unique_id"), *recipes)
+def _wide_sql(path: Path, table: str, recipes: list[str]) -> str:
+    """One row per record, one column per recipe (its first token), integer unique_id.
+
+    The first token in file order, as a Polars ``group_by(ref, recipe).first()`` keeps it; a
+    recipe absent from a record (or from the whole side) is null.
+    """
+    firsts = ", ".join(
+        f"arg_min(token, file_row_number) filter (where recipe = '{r}') as {r}" for r in recipes
+    )
+    source = f"read_parquet('{path}', file_row_number = true)"
+    return (
+        f"create table {table} as "
+        "select row_number() over (order by ref)::bigint - 1 as unique_id, * exclude (ref) "
+        f"from (select ref, {firsts} from {source} group by ref)"
+    )
 
 
 def _splink_peer(folder: str, out: str) -> None:
     """Child process: reshape, then link with Splink on DuckDB; write the figures."""
     import json
 
+    import duckdb
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     from linkage.matching.synthetic import RECIPES
 
     recipes = [r.name for r in RECIPES]
+    spill = Path(folder) / "splink_spill"
+    spill.mkdir()
+    limit = os.environ.get("BLINDLINK_SPLINK_MEMORY_LIMIT", SPLINK_MEMORY_LIMIT)
+    con = duckdb.connect(
+        config={
+            "memory_limit": limit,
+            "temp_directory": str(spill),
+            "preserve_insertion_order": False,
+            "threads": pl.thread_pool_size(),
+        }
+    )
     started = time.perf_counter()
-    campaign = _wide(pl.scan_parquet(Path(folder) / "campaign_tokens.parquet"), recipes)
-    operator = _wide(pl.scan_parquet(Path(folder) / "operator_tokens.parquet"), recipes)
+    heights = {}
+    for side in ("campaign", "operator"):
+        con.execute(_wide_sql(Path(folder) / f"{side}_tokens.parquet", f"{side}_wide", recipes))
+        heights[side] = con.sql(f"select count(*) from {side}_wide").fetchall()[0][0]
     reshaped = time.perf_counter() - started
     rss_before = _peak_gib()
 
     started, cpu = time.perf_counter(), _cpu_s()
-    db_api = DuckDBAPI()
-    tables = [
-        db_api.register(campaign.to_arrow(), table_name="campaign"),
-        db_api.register(operator.to_arrow(), table_name="operator"),
-    ]
+    db_api = DuckDBAPI(con)
+    tables = [db_api.register(f"{side}_wide", table_name=side) for side in heights]
+    prior = 1 / (heights["campaign"] * heights["operator"]) ** 0.5  # one true pair per voter
     settings = SettingsCreator(
         link_type="link_only",
         comparisons=[cl.ExactMatch(r) for r in recipes],
         blocking_rules_to_generate_predictions=[block_on(r) for r in recipes],
         retain_matching_columns=False,
-        # prior: about one true pair per voter
-        probability_two_random_records_match=1 / (campaign.height * operator.height) ** 0.5,
+        probability_two_random_records_match=prior,
     )
     linker = Linker(tables, settings, log_level=logging.WARNING)
     linker.training.estimate_u_using_random_sampling(max_pairs=SPLINK_U_MAX_PAIRS, seed=1)
@@ -107,24 +155,28 @@ def _splink_peer(folder: str, out: str) -> None:
     for rule in ("address", "email"):  # the second session trains the address m
         linker.training.estimate_parameters_using_expectation_maximisation(block_on(rule))
     em_s = time.perf_counter() - trained
+    # the training sessions' blocked pairs and comparison vectors are not needed any more
+    linker.table_management.invalidate_cache()
+    linker.table_management.delete_tables_created_by_splink_from_db()
     predicted = time.perf_counter()
     pairs = linker.inference.predict(threshold_match_probability=0.9)
-    count = db_api.duckdb_con.execute(f"select count(*) from {pairs.physical_name}").fetchone()[0]
-    matched = db_api.duckdb_con.execute(
-        f"select count(distinct unique_id_l) from {pairs.physical_name}"
-    ).fetchone()[0]
+    count, matched = con.sql(
+        f"select count(*), count(distinct unique_id_l) from {pairs.physical_name}"
+    ).fetchall()[0]
+    predict_s = time.perf_counter() - predicted
     elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
     figures = {
         "splink_reshape_s": reshaped,
         "splink_s": elapsed,
         "splink_cpu_s": cpu,
         "splink_em_s": em_s,
-        "splink_predict_s": time.perf_counter() - predicted,
+        "splink_predict_s": predict_s,
         "splink_pairs_ge_0_9": float(count),
         "splink_matched_voters": float(matched),
         "splink_peak_rss_gib": _peak_gib(),
         "splink_rss_before_gib": rss_before,
     }
+    con.close()
     Path(out).write_text(json.dumps(figures))
 
 
@@ -181,8 +233,11 @@ def run(voters: int, splink: bool = False) -> dict[str, float]:
         )
         elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
         peak = _peak_gib()
+        summary = {n: v for s, n, v in result.report.iter_rows() if s == "summary"}
+        iterations = float(result.model.iterations)
+        del result, scans  # the peer gets the memory the matcher's result held
+        gc.collect()
         peer = _run_splink(folder) if splink else {}
-    summary = {n: v for s, n, v in result.report.iter_rows() if s == "summary"}
     return {
         "voters": summary["campaign_records"],
         "accounts": summary["operator_records"],
@@ -192,7 +247,7 @@ def run(voters: int, splink: bool = False) -> dict[str, float]:
         "candidate_pairs": summary["candidate_pairs"],
         "matched_voters": summary["matched_voters"],
         "matched_households": summary["matched_households"],
-        "em_iterations": float(result.model.iterations),
+        "em_iterations": iterations,
         "generate_s": generated,
         "match_s": elapsed,
         "match_cpu_s": cpu,
