@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -203,6 +204,78 @@ def hmac_sha256_columns(jobs: Sequence[tuple[pl.Series, bytes]]) -> list[pl.Seri
     for (i, _, _), piece in zip(tasks, pieces, strict=True):
         out[i].append(piece)
     return [pl.concat(p, rechunk=False).alias(s.name) for p, (s, _) in zip(out, jobs, strict=True)]
+
+
+def hmac_sha256_joined(
+    jobs: Sequence[tuple[Sequence[pl.Series], Sequence[bool], bytes]], separator: bytes
+) -> list[tuple[pl.Series, np.ndarray, np.ndarray]]:
+    """HMAC-SHA256 of each row's components joined by ``separator``, for several jobs.
+
+    A job is (component columns of equal length, which are required, key). A null
+    optional component counts as empty text; a row with a null required component gets
+    no token. Returns per job the tokens of the rows that have one (Binary(32), in row
+    order), the boolean mask of those rows, and a 64-bit hash of each token (for
+    counting equal tokens without hashing them again). Same bytes as hashing the joined message
+    with :func:`hmac_sha256_series`; with the compiled loops the components are read in
+    place and the jobs run on all cores, without it the messages are joined first.
+    """
+    if _native is None:
+        out = []
+        for columns, required, key in jobs:
+            frame = pl.DataFrame([c.alias(f"c{i}") for i, c in enumerate(columns)])
+            parts = [
+                pl.col(f"c{i}") if req else pl.col(f"c{i}").fill_null("")
+                for i, req in enumerate(required)
+            ]
+            message = frame.select(
+                pl.concat_str(parts, separator=separator.decode(), ignore_nulls=False)
+            ).to_series()
+            mask = message.is_not_null().to_numpy()
+            tokens = hmac_sha256_series(message.filter(mask), key).alias("token")
+            out.append((tokens, mask, tokens.hash().to_numpy()))
+        return out
+    native = _native
+    hexed = [(cols, req, key.hex().encode("ascii")) for cols, req, key in jobs]
+    views = [[_string_view(c) for c in cols] for cols, _, _ in jobs]
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    tasks: list[tuple[int, int, int]] = []
+    for i, (cols, _, _) in enumerate(jobs):
+        n = cols[0].len() if cols else 0
+        step = max(1, -(-n // workers))
+        tasks.extend((i, start, min(n, start + step)) for start in range(0, n, step))
+
+    def run(task: tuple[int, int, int]) -> tuple[bytes, bytes]:
+        i, start, stop = task
+        _, required, key = hexed[i]
+        columns = [(view[0], req, *view[1:]) for view, req in zip(views[i], required, strict=True)]
+        return native.hmac_sha256_joined(key, columns, separator, start, stop)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = list(pool.map(run, tasks))
+    pieces: list[list[tuple[bytes, bytes]]] = [[] for _ in jobs]
+    for (i, _, _), result in zip(tasks, done, strict=True):
+        pieces[i].append(result)
+    out = []
+    for job_pieces in pieces:
+        digests = b"".join(d for d, _ in job_pieces)
+        flags = b"".join(f for _, f in job_pieces)
+        mask = np.frombuffer(flags, dtype=np.uint8).astype(bool)
+        prefix = np.frombuffer(digests, dtype=np.uint64)[::4]
+        out.append((binary_from_fixed("token", digests, 32), mask, prefix))
+    return out
+
+
+def _string_view(series: pl.Series) -> tuple[int, Any, Any, tuple[Any, ...]]:
+    """(offset, validity, views, data buffers) of a text column in Arrow's view layout."""
+    arr = series.cast(pl.String).rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.string_view():
+        arr = arr.cast(pa.string_view())
+    buffers = arr.buffers()
+    views = buffers[1] if buffers[1] is not None else pa.py_buffer(b"")
+    data = tuple(b if b is not None else pa.py_buffer(b"") for b in buffers[2:])
+    return arr.offset, buffers[0], views, data
 
 
 def binary_from_fixed(name: str, buffer: bytes | bytearray, width: int) -> pl.Series:

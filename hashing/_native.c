@@ -10,6 +10,9 @@
  *       HMAC-SHA256 (RFC 2104) of each message data[offsets[i]:offsets[i+1]] under one
  *       key; 32 bytes per message, end to end. The keyed inner and outer states are
  *       computed once, so each message costs two SHA-256 compressions.
+ *   hmac_sha256_joined(key, columns, separator, start, stop) -> (digests, present)
+ *       The same HMAC of each row's components joined by a separator, read straight
+ *       from Arrow string-view columns, so no message column is ever built.
  *   aes256gcm_seal_many(key, plaintexts, pt_len, aad, nonces) -> bytes
  *       AES-256-GCM of each pt_len-byte plaintext under one key and AAD with its own
  *       12-byte nonce; records nonce || ciphertext || tag, end to end.
@@ -34,6 +37,27 @@
 #define DIGEST 32
 #define NONCE 12
 #define TAG 16
+
+/* The HMAC inner and outer states after the key block (RFC 2104). */
+static void
+hmac_states(const Py_buffer *key, SHA256_CTX *inner, SHA256_CTX *outer)
+{
+    unsigned char pad[BLOCK];
+    memset(pad, 0, BLOCK);
+    if (key->len > BLOCK)
+        SHA256((const unsigned char *)key->buf, (size_t)key->len, pad);
+    else
+        memcpy(pad, key->buf, (size_t)key->len);
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] ^= 0x36;
+    SHA256_Init(inner);
+    SHA256_Update(inner, pad, BLOCK);
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] ^= 0x36 ^ 0x5c;
+    SHA256_Init(outer);
+    SHA256_Update(outer, pad, BLOCK);
+    OPENSSL_cleanse(pad, BLOCK);
+}
 
 static PyObject *
 hmac_sha256_many(PyObject *self, PyObject *args)
@@ -69,22 +93,8 @@ hmac_sha256_many(PyObject *self, PyObject *args)
     unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
     const unsigned char *msg = (const unsigned char *)data.buf;
 
-    unsigned char pad[BLOCK];
-    memset(pad, 0, BLOCK);
-    if (key.len > BLOCK)
-        SHA256((const unsigned char *)key.buf, (size_t)key.len, pad);
-    else
-        memcpy(pad, key.buf, (size_t)key.len);
     SHA256_CTX inner, outer;
-    for (int i = 0; i < BLOCK; i++)
-        pad[i] ^= 0x36;
-    SHA256_Init(&inner);
-    SHA256_Update(&inner, pad, BLOCK);
-    for (int i = 0; i < BLOCK; i++)
-        pad[i] ^= 0x36 ^ 0x5c;
-    SHA256_Init(&outer);
-    SHA256_Update(&outer, pad, BLOCK);
-    OPENSSL_cleanse(pad, BLOCK);
+    hmac_states(&key, &inner, &outer);
 
     Py_BEGIN_ALLOW_THREADS
     SHA256_CTX ctx;
@@ -108,6 +118,211 @@ done:
     PyBuffer_Release(&offsets);
     PyBuffer_Release(&data);
     return out;
+}
+
+/* One text column in Arrow's string-view layout (what polars hands over without a copy). */
+typedef struct {
+    Py_ssize_t offset;          /* the array's offset into its buffers */
+    int required;               /* a null here means: no token for the row */
+    int has_validity;
+    Py_buffer validity;         /* bit per row, LSB first, or unused */
+    Py_buffer views;            /* 16 bytes per row */
+    Py_ssize_t n_data;
+    Py_buffer *data;            /* the variadic data buffers */
+} view_column;
+
+static void
+release_columns(view_column *cols, Py_ssize_t k)
+{
+    for (Py_ssize_t j = 0; j < k; j++) {
+        if (cols[j].has_validity)
+            PyBuffer_Release(&cols[j].validity);
+        if (cols[j].views.obj != NULL)
+            PyBuffer_Release(&cols[j].views);
+        for (Py_ssize_t b = 0; b < cols[j].n_data; b++)
+            PyBuffer_Release(&cols[j].data[b]);
+        PyMem_Free(cols[j].data);
+    }
+    PyMem_Free(cols);
+}
+
+/* Parse (offset, required, validity|None, views, (data, ...)) tuples; 0 on error. */
+static int
+parse_columns(PyObject *seq, Py_ssize_t start, Py_ssize_t stop, view_column **out,
+              Py_ssize_t *count)
+{
+    PyObject *fast = PySequence_Fast(seq, "columns must be a sequence");
+    if (fast == NULL)
+        return 0;
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(fast);
+    view_column *cols = PyMem_Calloc(k > 0 ? k : 1, sizeof(view_column));
+    if (cols == NULL) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return 0;
+    }
+    Py_ssize_t parsed = 0;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        PyObject *validity, *data;
+        view_column *c = &cols[j];
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, j), "npOy*O", &c->offset,
+                              &c->required, &validity, &c->views, &data))
+            goto fail;
+        parsed = j + 1;
+        if (validity != Py_None) {
+            if (PyObject_GetBuffer(validity, &c->validity, PyBUF_SIMPLE) != 0)
+                goto fail;
+            c->has_validity = 1;
+        }
+        if (c->offset < 0 || (c->offset + stop) * 16 > c->views.len
+            || (c->has_validity && (c->offset + stop + 7) / 8 > c->validity.len)) {
+            PyErr_SetString(PyExc_ValueError, "a column is shorter than the rows asked for");
+            goto fail;
+        }
+        PyObject *dfast = PySequence_Fast(data, "data buffers must be a sequence");
+        if (dfast == NULL)
+            goto fail;
+        Py_ssize_t nd = PySequence_Fast_GET_SIZE(dfast);
+        c->data = PyMem_Calloc(nd > 0 ? nd : 1, sizeof(Py_buffer));
+        if (c->data == NULL) {
+            Py_DECREF(dfast);
+            PyErr_NoMemory();
+            goto fail;
+        }
+        for (Py_ssize_t b = 0; b < nd; b++) {
+            if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(dfast, b), &c->data[b],
+                                   PyBUF_SIMPLE) != 0) {
+                Py_DECREF(dfast);
+                goto fail;
+            }
+            c->n_data = b + 1;
+        }
+        Py_DECREF(dfast);
+    }
+    (void)start;
+    Py_DECREF(fast);
+    *out = cols;
+    *count = k;
+    return 1;
+fail:
+    Py_DECREF(fast);
+    release_columns(cols, parsed > 0 ? parsed : 0);
+    return 0;
+}
+
+/*
+ * hmac_sha256_joined(key, columns, separator, start, stop) -> (digests, present)
+ *
+ * For rows start..stop-1: HMAC-SHA256 of the row's components joined by `separator`,
+ * read straight from string-view columns (no message is ever materialized). A null
+ * optional component counts as empty; a null required component gives no token:
+ * present[i] = 0. Returns the digests of the rows with a token, 32 bytes each in row
+ * order, and one flag byte per row.
+ */
+static PyObject *
+hmac_sha256_joined(PyObject *self, PyObject *args)
+{
+    Py_buffer key, sep;
+    PyObject *columns;
+    Py_ssize_t start, stop;
+    if (!PyArg_ParseTuple(args, "y*Oy*nn", &key, &columns, &sep, &start, &stop))
+        return NULL;
+    PyObject *result = NULL, *digests = NULL, *present = NULL;
+    view_column *cols = NULL;
+    Py_ssize_t k = 0;
+    if (key.len == 0 || start < 0 || stop < start) {
+        PyErr_SetString(PyExc_ValueError, "empty key or bad row range");
+        goto done;
+    }
+    if (!parse_columns(columns, start, stop, &cols, &k))
+        goto done;
+    Py_ssize_t n = stop - start;
+    digests = PyBytes_FromStringAndSize(NULL, n * DIGEST);
+    present = PyBytes_FromStringAndSize(NULL, n);
+    if (digests == NULL || present == NULL)
+        goto done;
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(digests);
+    unsigned char *flag = (unsigned char *)PyBytes_AS_STRING(present);
+    SHA256_CTX inner, outer;
+    hmac_states(&key, &inner, &outer);
+    int corrupt = 0;
+    Py_ssize_t kept = 0;
+
+    Py_BEGIN_ALLOW_THREADS
+    SHA256_CTX ctx;
+    unsigned char inner_digest[DIGEST];
+    for (Py_ssize_t r = 0; r < n && !corrupt; r++) {
+        Py_ssize_t row = start + r;
+        int skip = 0;
+        ctx = inner;
+        for (Py_ssize_t j = 0; j < k; j++) {
+            const view_column *c = &cols[j];
+            Py_ssize_t at = c->offset + row;
+            const unsigned char *ptr = NULL;
+            int32_t len = 0;
+            int valid = !c->has_validity
+                        || ((((const unsigned char *)c->validity.buf)[at >> 3] >> (at & 7)) & 1);
+            if (valid) {
+                const unsigned char *view = (const unsigned char *)c->views.buf + at * 16;
+                memcpy(&len, view, 4);
+                if (len < 0) {
+                    corrupt = 1;
+                    break;
+                }
+                if (len <= 12) {
+                    ptr = view + 4;
+                } else {
+                    int32_t buf_index, buf_offset;
+                    memcpy(&buf_index, view + 8, 4);
+                    memcpy(&buf_offset, view + 12, 4);
+                    if (buf_index < 0 || buf_index >= c->n_data || buf_offset < 0
+                        || (Py_ssize_t)buf_offset + len > c->data[buf_index].len) {
+                        corrupt = 1;
+                        break;
+                    }
+                    ptr = (const unsigned char *)c->data[buf_index].buf + buf_offset;
+                }
+            } else if (c->required) {
+                skip = 1;
+                break;
+            }
+            if (j > 0)
+                SHA256_Update(&ctx, sep.buf, (size_t)sep.len);
+            if (len > 0)
+                SHA256_Update(&ctx, ptr, (size_t)len);
+        }
+        if (skip || corrupt) {
+            flag[r] = 0;
+            continue;
+        }
+        SHA256_Final(inner_digest, &ctx);
+        ctx = outer;
+        SHA256_Update(&ctx, inner_digest, DIGEST);
+        SHA256_Final(dst + (size_t)kept * DIGEST, &ctx);
+        flag[r] = 1;
+        kept++;
+    }
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+    OPENSSL_cleanse(inner_digest, DIGEST);
+    Py_END_ALLOW_THREADS
+    OPENSSL_cleanse(&inner, sizeof inner);
+    OPENSSL_cleanse(&outer, sizeof outer);
+    if (corrupt) {
+        PyErr_SetString(PyExc_ValueError, "a string view points outside its data buffers");
+        goto done;
+    }
+    if (_PyBytes_Resize(&digests, kept * DIGEST) != 0)
+        goto done;
+    result = PyTuple_Pack(2, digests, present);
+
+done:
+    Py_XDECREF(digests);
+    Py_XDECREF(present);
+    if (cols != NULL)
+        release_columns(cols, k);
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&sep);
+    return result;
 }
 
 static PyObject *
@@ -183,6 +398,8 @@ done:
 static PyMethodDef methods[] = {
     {"hmac_sha256_many", hmac_sha256_many, METH_VARARGS,
      "hmac_sha256_many(key, offsets, data) -> 32 bytes per message, end to end"},
+    {"hmac_sha256_joined", hmac_sha256_joined, METH_VARARGS,
+     "hmac_sha256_joined(key, columns, separator, start, stop) -> (digests, present)"},
     {"aes256gcm_seal_many", aes256gcm_seal_many, METH_VARARGS,
      "aes256gcm_seal_many(key, plaintexts, pt_len, aad, nonces) -> nonce||ct||tag records"},
     {NULL, NULL, 0, NULL},

@@ -340,17 +340,15 @@ def run_party(
 
     say("writing artifacts")
     workspace.private.mkdir(parents=True, exist_ok=True)
-    kept.select("ref", pl.col(mapping.id_column).cast(pl.String).alias("id"), "_row").write_parquet(
-        workspace.private / "crosswalk.parquet"
-    )
-    quarantined.sort("_row").select(
+    crosswalk = kept.select("ref", pl.col(mapping.id_column).cast(pl.String).alias("id"), "_row")
+    rejected = quarantined.sort("_row").select(
         pl.col("_row").alias("row"),
         pl.col(mapping.id_column).cast(pl.String).alias("id"),
         pl.col("_reason").alias("reason"),
-    ).write_parquet(workspace.private / "quarantine.parquet")
+    )
     names = (f"{role}.tokens", f"{role}.payloads")
-    # The two artifacts are written side by side: encoding, hashing and syncing a file
-    # all run without the interpreter lock.
+    # The two artifacts are written side by side with the private files: hashing and
+    # syncing a file run without the interpreter lock.
     with ThreadPoolExecutor(max_workers=2) as pool:
         writes = [
             pool.submit(
@@ -367,6 +365,8 @@ def run_party(
                 (payloads, names[1], f"{role}_payloads"),
             )
         ]
+        crosswalk.write_parquet(workspace.private / "crosswalk.parquet")
+        rejected.write_parquet(workspace.private / "quarantine.parquet")
         for write in writes:
             write.result()
     counts = quarantined.group_by("_reason").len()

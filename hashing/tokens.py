@@ -30,10 +30,11 @@ import jellyfish
 import numpy as np
 import polars as pl
 
-from hashing._crypto import hmac_sha256_columns
+from hashing._crypto import hmac_sha256_joined
 from hashing.errors import InputError
 
 UNIT_SEPARATOR = "\x1f"
+UNIT_SEPARATOR_BYTES = UNIT_SEPARATOR.encode("ascii")
 VARIANTS_COL = "last_name_variants"
 TOKEN_BYTES = 32
 
@@ -201,15 +202,25 @@ def _surname_rows(canonical: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     return pl.concat([main, extra]), flags
 
 
-def recipe_messages(
-    canonical: pl.DataFrame, recipes: Sequence[RecipeLike], *, cleaned: bool = False
-) -> list[pl.DataFrame]:
-    """Each recipe's rows ``(_row_index: UInt32, message: String)``, no null messages.
+@dataclass(frozen=True)
+class RecipeParts:
+    """One recipe's components, row-aligned: ``rows`` gives each row's index in the
+    canonical frame; ``dedupe`` marks the rows (records with several surname variants)
+    that may repeat a message and must be kept once per (record, message)."""
 
-    ``_row_index`` is the row of ``canonical`` the message belongs to; a surname recipe
-    has one row per distinct message of the record's surname variants. Every transformed
-    component (``core(street)``, ``nysiis(last_name)``...) is computed once per frame and
-    shared by the recipes that use it. ``cleaned``: see :func:`component_series`.
+    rows: pl.Series
+    components: list[pl.Series]
+    required: list[bool]
+    dedupe: pl.Series | None
+
+
+def recipe_parts(
+    canonical: pl.DataFrame, recipes: Sequence[RecipeLike], *, cleaned: bool = False
+) -> list[RecipeParts]:
+    """Each recipe's component columns, one row per record (per surname variant where
+    the recipe uses the surname). Every component (``core(street)``,
+    ``nysiis(last_name)``...) is computed once and shared by the recipes that use it.
+    ``cleaned``: see :func:`component_series`.
     """
     schema = canonical.schema
     for recipe in recipes:
@@ -226,61 +237,94 @@ def recipe_messages(
     surname = base
     flags: pl.Series | None = None
     if explode:
-        last_rows, flags = _surname_rows(canonical)
-        others = [c for c in base.columns if c not in (ROW, "last_name")]
-        surname = base.select(others)[last_rows.get_column(ROW)].with_columns(
-            last_rows.get_column(ROW), last_rows.get_column("last_name")
-        )
+        # One row per surname variant: (row index, last_name); the other components of
+        # these rows are gathered from the base rows, not computed again.
+        surname, flags = _surname_rows(canonical)
+    surname_rows = surname.get_column(ROW)
 
-    # Every distinct component, computed once per frame it is needed in.
-    parts: dict[tuple[bool, str | None, str], pl.Series] = {}
+    cache: dict[tuple[bool, str | None, str], pl.Series] = {}
 
     def component(on_surname: bool, transform: str | None, field_name: str) -> pl.Series:
         key = (on_surname, transform, field_name)
-        if key not in parts:
-            frame = surname if on_surname else base
-            parts[key] = component_series(frame, transform, field_name, cleaned=cleaned)
-        return parts[key]
+        if key not in cache:
+            if on_surname and field_name != "last_name":
+                cache[key] = component(False, transform, field_name).gather(surname_rows)
+            else:
+                frame = surname if on_surname else base
+                cache[key] = component_series(frame, transform, field_name, cleaned=cleaned)
+        return cache[key]
 
-    out: list[pl.DataFrame] = []
+    out: list[RecipeParts] = []
     for recipe in recipes:
         on_surname = explode and any(f == "last_name" for _, f in recipe.components)
-        frame = surname if on_surname else base
-        columns = []
-        for i, comp in enumerate(recipe.components):
-            transform, field_name = comp
-            series = component(on_surname, transform, field_name).alias(f"c{i}")
-            columns.append(series.fill_null("") if recipe.is_optional(comp) else series)
-        message = pl.concat_str(
-            [pl.col(f"c{i}") for i in range(len(columns))],
-            separator=UNIT_SEPARATOR,
-            ignore_nulls=False,
-        )
-        rows = pl.DataFrame([frame.get_column(ROW), *columns]).select(ROW, message.alias("message"))
         transformed = any(t is not None and f == "last_name" for t, f in recipe.components)
-        if on_surname and transformed and flags is not None:
-            # Two variants can share a code (nysiis of both halves): keep one row per
-            # (record, message). Only records with several variants can repeat.
-            multi = rows.filter(flags)
-            rows = pl.concat(
-                [rows.filter(~flags), multi.unique([ROW, "message"], maintain_order=True)]
+        out.append(
+            RecipeParts(
+                rows=(surname if on_surname else base).get_column(ROW),
+                components=[component(on_surname, t, f) for t, f in recipe.components],
+                required=[not recipe.is_optional(c) for c in recipe.components],
+                # Two variants can share a code (nysiis of both halves).
+                dedupe=flags if on_surname and transformed else None,
             )
-        out.append(rows.drop_nulls("message"))
+        )
     return out
 
 
-def shared_by_more_than(values: pl.Series, limit: int) -> pl.Series:
+def recipe_messages(
+    canonical: pl.DataFrame, recipes: Sequence[RecipeLike], *, cleaned: bool = False
+) -> list[pl.DataFrame]:
+    """Each recipe's rows ``(_row_index: UInt32, message: String)``, no null messages.
+
+    ``_row_index`` is the row of ``canonical`` the message belongs to; a surname recipe
+    has one row per distinct message of the record's surname variants. The message is
+    the components joined by 0x1F; a missing optional component (e.g. the unit of an
+    address) is empty, a missing required one means no message.
+    """
+    out: list[pl.DataFrame] = []
+    for parts in recipe_parts(canonical, recipes, cleaned=cleaned):
+        columns = [c.alias(f"c{i}") for i, c in enumerate(parts.components)]
+        message = pl.concat_str(
+            [
+                pl.col(c.name) if req else pl.col(c.name).fill_null("")
+                for c, req in zip(columns, parts.required, strict=True)
+            ],
+            separator=UNIT_SEPARATOR,
+            ignore_nulls=False,
+        )
+        rows = pl.DataFrame([parts.rows, *columns]).select(ROW, message.alias("message"))
+        out.append(_dedupe(rows, parts.dedupe, "message").drop_nulls("message"))
+    return out
+
+
+def _dedupe(rows: pl.DataFrame, flags: pl.Series | None, value: str) -> pl.DataFrame:
+    """Keep one row per (record, value); only the flagged rows can repeat."""
+    return rows if flags is None else rows.filter(_first_per_record(rows, flags, value))
+
+
+def _first_per_record(rows: pl.DataFrame, flags: pl.Series, value: str) -> pl.Series:
+    """False for a flagged row that repeats an earlier flagged row's (record, value)."""
+    repeat = rows.filter(flags).select(~pl.struct(ROW, value).is_first_distinct()).to_series()
+    drop = np.zeros(rows.height, dtype=bool)
+    drop[flags.to_numpy()] = repeat.to_numpy()
+    return pl.Series("keep", ~drop)
+
+
+def shared_by_more_than(
+    values: pl.Series, limit: int, hashes: np.ndarray | None = None
+) -> pl.Series:
     """True for each non-null value that more than ``limit`` rows of ``values`` share.
 
     Rows are counted per bucket of a 64-bit hash (a bucket's count is at least the count
     of any value in it), and only the rows of buckets over the limit — the shared values
     and a few bystanders — are counted exactly on their values. So the answer is exact,
-    and the cost is a hash and a histogram for all but a handful of rows.
+    and the cost is a hash and a histogram for all but a handful of rows. ``hashes``:
+    a 64-bit hash per row when the caller has one (the first bytes of a token).
     """
     n = values.len()
     present = values.is_not_null().to_numpy()
     buckets = 1 << max(10, min(26, (4 * max(n, 1) - 1).bit_length()))
-    slot = (values.hash().to_numpy() & np.uint64(buckets - 1)).astype(np.int64)
+    keys = values.hash().to_numpy() if hashes is None else hashes
+    slot = (keys & np.uint64(buckets - 1)).astype(np.int64)
     counts = np.bincount(slot[present], minlength=buckets)
     flags = (counts[slot] > limit) & present
     if flags.any():
@@ -307,28 +351,30 @@ def recipe_tokens(
 ) -> list[RecipeTokens]:
     """Each recipe's tokens after the frequency guard, keyed by row of ``canonical``.
 
-    Messages are built once per recipe (:func:`recipe_messages`) and all recipes are
-    hashed together on every core. ``cleaned``: see :func:`component_series`.
+    The components of all recipes are hashed together on every core, read in place (no
+    message column is built). Equal tokens mean equal messages, so the guard counts
+    tokens. ``cleaned``: see :func:`component_series`.
     """
     if frequency_ceiling < 1:
         raise InputError("frequency_ceiling must be at least 1")
     missing = [r.name for r in recipes if r.name not in keys]
     if missing:
         raise InputError(f"no key for recipe(s): {', '.join(missing)}")
-    # Within a recipe each (row, message) is unique, so the number of rows sharing a
-    # message is the number of records sharing the token.
-    kept: list[pl.DataFrame] = []
-    dropped: list[int] = []
-    for rows in recipe_messages(canonical, recipes, cleaned=cleaned):
-        survivors = rows.filter(~shared_by_more_than(rows.get_column("message"), frequency_ceiling))
-        dropped.append(rows.height - survivors.height)
-        kept.append(survivors)
-    pairs = zip(recipes, kept, strict=True)
-    digests = hmac_sha256_columns([(rows.get_column("message"), keys[r.name]) for r, rows in pairs])
-    return [
-        RecipeTokens(rows.select(ROW).with_columns(token.alias("token")), n)
-        for rows, token, n in zip(kept, digests, dropped, strict=True)
-    ]
+    parts = recipe_parts(canonical, recipes, cleaned=cleaned)
+    jobs = [(p.components, p.required, keys[r.name]) for r, p in zip(recipes, parts, strict=True)]
+    out: list[RecipeTokens] = []
+    joined = hmac_sha256_joined(jobs, UNIT_SEPARATOR_BYTES)
+    for p, (tokens, mask, hashes) in zip(parts, joined, strict=True):
+        rows = pl.DataFrame([p.rows.filter(mask).alias(ROW), tokens.alias("token")])
+        if p.dedupe is not None:
+            keep = _first_per_record(rows, p.dedupe.filter(mask), "token")
+            rows, hashes = rows.filter(keep), hashes[keep.to_numpy()]
+        # Within a recipe each (row, token) is now unique, so the number of rows sharing
+        # a token is the number of records sharing it.
+        over = shared_by_more_than(rows.get_column("token"), frequency_ceiling, hashes)
+        kept = rows.filter(~over)
+        out.append(RecipeTokens(kept, rows.height - kept.height))
+    return out
 
 
 def long_tokens(

@@ -128,3 +128,39 @@ def test_native_seal_checks_its_arguments() -> None:
         _native.aes256gcm_seal_many(os.urandom(32), b"x" * 16, 8, b"", b"n" * 12)
     with pytest.raises(ValueError, match="whole number"):
         _native.aes256gcm_seal_many(os.urandom(32), b"x" * 9, 8, b"", b"n" * 12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.text(max_size=20)),
+            st.one_of(st.none(), st.text(max_size=30)),
+            st.one_of(st.none(), st.text(max_size=5)),
+        ),
+        max_size=40,
+    ),
+    required=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+)
+def test_joined_components_hash_like_the_joined_message(
+    rows: list[tuple[str | None, ...]], required: tuple[bool, ...]
+) -> None:
+    key = os.urandom(32)
+    columns = [pl.Series(f"c{i}", [r[i] for r in rows], dtype=pl.String) for i in range(3)]
+    want_rows = [
+        r for r in rows if all(v is not None or not req for v, req in zip(r, required, strict=True))
+    ]
+    messages = [b"\x1f".join((v or "").encode() for v in r) for r in want_rows]
+    want = _reference(key, list(messages))
+    results = [_crypto.hmac_sha256_joined([(columns, list(required), key)], b"\x1f")[0]]
+    if _crypto.native_available():
+        saved = _crypto._native
+        try:
+            _crypto._native = None
+            results.append(_crypto.hmac_sha256_joined([(columns, list(required), key)], b"\x1f")[0])
+        finally:
+            _crypto._native = saved
+    for tokens, mask, hashes in results:
+        assert len(hashes) == tokens.len()
+        assert tokens.to_list() == want
+        assert int(mask.sum()) == len(want_rows)
