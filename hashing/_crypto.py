@@ -257,11 +257,15 @@ def hmac_sha256_joined(
         pieces[i].append(result)
     out = []
     for job_pieces in pieces:
-        digests = b"".join(d for d, _ in job_pieces)
-        flags = b"".join(f for _, f in job_pieces)
-        mask = np.frombuffer(flags, dtype=np.uint8).astype(bool)
-        prefix = np.frombuffer(digests, dtype=np.uint64)[::4]
-        out.append((binary_from_fixed("token", digests, 32), mask, prefix))
+        # Each piece becomes a chunk of its own (no copy of the digests into one buffer).
+        chunks = [binary_from_fixed("token", d, 32) for d, _ in job_pieces]
+        tokens = pl.concat(chunks, rechunk=False) if chunks else pl.Series("token", [], pl.Binary)
+        mask = np.frombuffer(b"".join(f for _, f in job_pieces), dtype=np.uint8).astype(bool)
+        prefix = np.concatenate(
+            [np.frombuffer(d, dtype=np.uint64)[::4] for d, _ in job_pieces]
+            or [np.zeros(0, dtype=np.uint64)]
+        )
+        out.append((tokens, mask, prefix))
     return out
 
 

@@ -251,9 +251,11 @@ hmac_sha256_joined(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     SHA256_CTX ctx;
     unsigned char inner_digest[DIGEST];
+    unsigned char message[256];
     for (Py_ssize_t r = 0; r < n && !corrupt; r++) {
         Py_ssize_t row = start + r;
         int skip = 0;
+        Py_ssize_t used = 0;
         ctx = inner;
         for (Py_ssize_t j = 0; j < k; j++) {
             const view_column *c = &cols[j];
@@ -286,15 +288,33 @@ hmac_sha256_joined(PyObject *self, PyObject *args)
                 skip = 1;
                 break;
             }
-            if (j > 0)
-                SHA256_Update(&ctx, sep.buf, (size_t)sep.len);
-            if (len > 0)
-                SHA256_Update(&ctx, ptr, (size_t)len);
+            /* Short messages are gathered in a local buffer and hashed in one call;
+             * whatever does not fit goes to SHA-256 directly. */
+            if (j > 0) {
+                if (used + sep.len > (Py_ssize_t)sizeof message) {
+                    SHA256_Update(&ctx, message, (size_t)used);
+                    used = 0;
+                }
+                memcpy(message + used, sep.buf, (size_t)sep.len);
+                used += sep.len;
+            }
+            if (len > 0) {
+                if (used + len > (Py_ssize_t)sizeof message) {
+                    SHA256_Update(&ctx, message, (size_t)used);
+                    used = 0;
+                    SHA256_Update(&ctx, ptr, (size_t)len);
+                } else {
+                    memcpy(message + used, ptr, (size_t)len);
+                    used += len;
+                }
+            }
         }
         if (skip || corrupt) {
             flag[r] = 0;
             continue;
         }
+        if (used > 0)
+            SHA256_Update(&ctx, message, (size_t)used);
         SHA256_Final(inner_digest, &ctx);
         ctx = outer;
         SHA256_Update(&ctx, inner_digest, DIGEST);
@@ -304,6 +324,7 @@ hmac_sha256_joined(PyObject *self, PyObject *args)
     }
     OPENSSL_cleanse(&ctx, sizeof ctx);
     OPENSSL_cleanse(inner_digest, DIGEST);
+    OPENSSL_cleanse(message, sizeof message);
     Py_END_ALLOW_THREADS
     OPENSSL_cleanse(&inner, sizeof inner);
     OPENSSL_cleanse(&outer, sizeof outer);

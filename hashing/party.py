@@ -117,7 +117,8 @@ def _read_input(path: Path, mapping: CampaignInput | OperatorInput) -> tuple[pl.
                 raw = raw.decode(enc, errors="replace").encode("utf-8")
             header = _read_csv(raw, mapping, None, "utf8-lossy", n_rows=0)
             _check_needed(path, needed, header.columns)
-            suspect = REPLACEMENT in raw
+            # Plain ASCII cannot hold an undecodable byte or a replacement character.
+            suspect = not raw.isascii() and REPLACEMENT in raw
             try:
                 frame = _read_csv(raw, mapping, needed, "utf8")  # validates as it parses
             except pl.exceptions.ComputeError:
@@ -279,7 +280,9 @@ def run_party(
     reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
     # Shuffled once, here: every frame derived from it (tokens, payloads) then follows a
     # random order, so no output's row order reveals the input's (e.g. alphabetical).
-    keep = ["_row", mapping.id_column, payload_column, *CANONICAL_FIELDS, VARIANTS]
+    used = {f for r in (*engagement.recipes, GROUP_RECIPE) for _, f in r.components}
+    fields_used = [f for f in CANONICAL_FIELDS if f in used]
+    keep = ["_row", mapping.id_column, payload_column, *fields_used, VARIANTS]
     canonical = shuffled(canonical.select(keep).with_columns(reasons.alias("_reason")))
     canonical = canonical.with_columns(random_refs(rows_in))
     candidates = canonical.filter(pl.col("_reason").is_null())

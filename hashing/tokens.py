@@ -32,6 +32,7 @@ import polars as pl
 
 from hashing._crypto import hmac_sha256_joined
 from hashing.errors import InputError
+from hashing.normalize._common import by_distinct
 
 UNIT_SEPARATOR = "\x1f"
 UNIT_SEPARATOR_BYTES = UNIT_SEPARATOR.encode("ascii")
@@ -145,22 +146,34 @@ def component_expr(transform: str | None, field_name: str, dtype: pl.DataType) -
 def component_series(
     frame: pl.DataFrame, transform: str | None, field_name: str, *, cleaned: bool = False
 ) -> pl.Series:
-    """:func:`component_expr` evaluated on ``frame``, with a per-value transform run once
-    per distinct value of the column (not once per row, nor once per batch).
+    """:func:`component_expr` evaluated on ``frame``; a transformed component is computed
+    once per distinct value of the column (not once per row, nor once per batch).
 
     ``cleaned=True`` promises that the column's text values are already trimmed and never
     blank (what :func:`hashing.canonical.canonicalize` produces), so an untransformed
     text component is taken as it is instead of being trimmed again row by row.
     """
     dtype = frame.schema[field_name]
-    if transform in DISTINCT_TRANSFORMS:
-        text = frame.select(_as_text(pl.col(field_name), dtype)).to_series()
-        func = DISTINCT_TRANSFORMS[transform]
-        return _map_distinct(text, lambda d: _blank_to_null(func(d))).alias(field_name)
     if transform is None and cleaned and dtype == pl.String:
         return frame.get_column(field_name)
-    expr = component_expr(transform, field_name, dtype)
-    return frame.select(expr.alias(field_name)).to_series()
+    if transform is None:
+        expr = component_expr(transform, field_name, dtype)
+        return frame.select(expr.alias(field_name)).to_series()
+    if transform not in TRANSFORMS:
+        raise InputError(f"unknown recipe transform '{transform}'")
+
+    def on_distinct(distinct: pl.Series) -> pl.Series:
+        if transform in DISTINCT_TRANSFORMS:
+            text = distinct.to_frame(field_name).select(_as_text(pl.col(field_name), dtype))
+            coded = DISTINCT_TRANSFORMS[transform](text.to_series().drop_nulls())
+            values = pl.Series(field_name, [None] * distinct.len(), pl.String)
+            present = distinct.is_not_null()
+            values = values.scatter(present.arg_true(), coded) if present.any() else values
+            return _blank_to_null(values)
+        expr = component_expr(transform, field_name, dtype)
+        return distinct.to_frame(field_name).select(expr).to_series()
+
+    return by_distinct(frame.get_column(field_name), on_distinct).alias(field_name)
 
 
 def _blank_to_null(values: pl.Series) -> pl.Series:
@@ -322,7 +335,10 @@ def shared_by_more_than(
     """
     n = values.len()
     present = values.is_not_null().to_numpy()
-    buckets = 1 << max(10, min(26, (4 * max(n, 1) - 1).bit_length()))
+    # About 4 / limit rows a bucket: a bucket then passes the limit by chance almost
+    # never (Poisson tail), and the histogram stays small enough for the cache.
+    target = max(1024, 4 * n // max(limit, 1))
+    buckets = 1 << min(26, (target - 1).bit_length())
     keys = values.hash().to_numpy() if hashes is None else hashes
     slot = (keys & np.uint64(buckets - 1)).astype(np.int64)
     counts = np.bincount(slot[present], minlength=buckets)

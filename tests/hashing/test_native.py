@@ -164,3 +164,13 @@ def test_joined_components_hash_like_the_joined_message(
         assert len(hashes) == tokens.len()
         assert tokens.to_list() == want
         assert int(mask.sum()) == len(want_rows)
+
+
+def test_joined_components_longer_than_the_local_buffer() -> None:
+    key = os.urandom(32)
+    sizes = [(0, 300, 5), (250, 5, 1), (255, 0, 0), (256, 1, 400), (10, 246, 0)]
+    columns = [pl.Series(f"c{i}", ["x" * s[i] for s in sizes], dtype=pl.String) for i in range(3)]
+    tokens, mask, _ = _crypto.hmac_sha256_joined([(columns, [True, True, True], key)], b"\x1f")[0]
+    messages = [b"\x1f".join(b"x" * n for n in s) for s in sizes]
+    assert mask.all()
+    assert tokens.to_list() == _reference(key, list(messages))
