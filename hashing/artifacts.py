@@ -42,7 +42,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final, cast
+from typing import Any, BinaryIO, Final, Literal, cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -349,6 +349,9 @@ def file_schema(path: Path) -> dict[str, str]:
     return {name: str(dtype) for name, dtype in pl.read_parquet_schema(path).items()}
 
 
+ParquetCompression = Literal["lz4", "uncompressed", "zstd"]
+
+
 def write_artifact(
     df: pl.DataFrame,
     out_dir: Path,
@@ -359,11 +362,14 @@ def write_artifact(
     producer: PartyIdentity,
     recipients: Iterable[str],
     extra: Mapping[str, JsonScalar] | None = None,
+    compression: ParquetCompression = "lz4",
 ) -> Manifest:
     """Write ``df`` as ``out_dir/NAME.parquet`` plus a signed ``NAME.manifest.json``.
 
     Atomic (temporary files, fsync, rename; data first, manifest last). An existing
-    artifact of the same name is replaced. Returns the manifest written.
+    artifact of the same name is replaced. Returns the manifest written. ``compression``:
+    lz4 by default; ``"uncompressed"`` for frames of random bytes (tokens, references,
+    sealed blobs), which no codec shrinks.
     """
     check_name(name)
     if not isinstance(kind, str) or not _KIND_RE.fullmatch(kind):
@@ -380,9 +386,7 @@ def write_artifact(
     try:
         with open(tmp, "xb") as f:
             sink = _DigestingWriter(f)
-            # Tokens, references and sealed blobs are random bytes that no codec shrinks;
-            # lz4 costs a fifth of zstd on them and still packs the text columns.
-            df.write_parquet(cast(BinaryIO, sink), compression="lz4")
+            df.write_parquet(cast(BinaryIO, sink), compression=compression)
             f.flush()
             os.fsync(f.fileno())
         digest = sink.hexdigest()

@@ -22,10 +22,10 @@ import numpy as np
 import polars as pl
 
 from hashing import _crypto
-from hashing.canonical import VARIANTS, canonicalize, usable_mask
+from hashing.canonical import USABLE_FIELDS, VARIANTS, canonicalize, usable_mask
 from hashing.engagement import Engagement
 from hashing.engagement_model import CampaignInput, OperatorInput, Recipe
-from hashing.engagement_recipes import CANONICAL_FIELDS
+from hashing.engagement_recipes import CANONICAL_FIELDS, COMPOSITE_PARTS
 from hashing.errors import InputError, PolicyError
 from hashing.keys import PartyIdentity, PublicBundle, link_secret, recipe_key, seal_key
 from hashing.seal import seal_box_lists, seal_labels
@@ -275,12 +275,18 @@ def run_party(
         payload_column = "box_ids"
 
     say("normalizing")
-    fields = mapping.fields.model_dump(exclude_none=True)
+    # Only the fields some recipe or the usability rule reads are normalized: the others
+    # (a middle name, a sex, a city...) would leave this step in no output at all.
+    used = {f for r in (*engagement.recipes, GROUP_RECIPE) for _, f in r.components}
+    fields = {
+        name: spec
+        for name, spec in mapping.fields.model_dump(exclude_none=True).items()
+        if name in used or name in USABLE_FIELDS or name in COMPOSITE_PARTS
+    }
     canonical = canonicalize(frame.lazy(), fields).collect()
     reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
     # Shuffled once, here: every frame derived from it (tokens, payloads) then follows a
     # random order, so no output's row order reveals the input's (e.g. alphabetical).
-    used = {f for r in (*engagement.recipes, GROUP_RECIPE) for _, f in r.components}
     fields_used = [f for f in CANONICAL_FIELDS if f in used]
     keep = ["_row", mapping.id_column, payload_column, *fields_used, VARIANTS]
     canonical = shuffled(canonical.select(keep).with_columns(reasons.alias("_reason")))
@@ -362,6 +368,9 @@ def run_party(
                 engagement_id=eid,
                 producer=identity,
                 recipients=["matcher"],
+                # References, tokens and sealed blobs are random bytes: nothing to
+                # compress, and lz4 would only spend time finding that out.
+                compression="uncompressed",
             )
             for frame_out, name, kind in (
                 (tokens, names[0], "tokens"),

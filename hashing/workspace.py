@@ -50,6 +50,7 @@ from hashing.artifacts import (
     MANIFEST_SUFFIX,
     JsonScalar,
     Manifest,
+    ParquetCompression,
     ReplayLedger,
     _unverified_read_manifest,
     artifact_paths,
@@ -220,6 +221,7 @@ class Workspace:
         producer: PartyIdentity,
         recipients: Iterable[str],
         extra: Mapping[str, JsonScalar] | None = None,
+        compression: ParquetCompression = "lz4",
     ) -> Manifest:
         """Write a signed artifact into this party's outbox."""
         if producer.role != self.role:
@@ -233,6 +235,7 @@ class Workspace:
             producer=producer,
             recipients=recipients,
             extra=extra,
+            compression=compression,
         )
 
     def verify(
