@@ -109,6 +109,7 @@ def main() -> None:
     print(f"HMAC engine: {engine}; load average before: {load:.2f}")
     print(
         f"campaign end to end: {t_full:.2f} s median of {repeat} -> {rows / t_full:,.0f} records/s"
+        f" (runs: {', '.join(f'{t:.2f}' for t in full)} s)"
     )
     print(
         f"bare HMAC floor:     {t_floor:.2f} s median of {repeat} -> "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
@@ -206,67 +206,103 @@ def hmac_sha256_columns(jobs: Sequence[tuple[pl.Series, bytes]]) -> list[pl.Seri
     return [pl.concat(p, rechunk=False).alias(s.name) for p, (s, _) in zip(out, jobs, strict=True)]
 
 
+JoinedTokens = tuple[pl.Series, np.ndarray, np.ndarray]
+
+
 def hmac_sha256_joined(
     jobs: Sequence[tuple[Sequence[pl.Series], Sequence[bool], bytes]], separator: bytes
-) -> list[tuple[pl.Series, np.ndarray, np.ndarray]]:
+) -> list[JoinedTokens]:
     """HMAC-SHA256 of each row's components joined by ``separator``, for several jobs.
 
     A job is (component columns of equal length, which are required, key). A null
     optional component counts as empty text; a row with a null required component gets
     no token. Returns per job the tokens of the rows that have one (Binary(32), in row
     order), the boolean mask of those rows, and a 64-bit hash of each token (for
-    counting equal tokens without hashing them again). Same bytes as hashing the joined message
-    with :func:`hmac_sha256_series`; with the compiled loops the components are read in
-    place and the jobs run on all cores, without it the messages are joined first.
+    counting equal tokens without hashing them again). Same bytes as hashing the joined
+    message with :func:`hmac_sha256_series`; with the compiled loops the components are
+    read in place and the jobs run on all cores, without it the messages are joined first.
     """
-    if _native is None:
-        out = []
-        for columns, required, key in jobs:
-            frame = pl.DataFrame([c.alias(f"c{i}") for i, c in enumerate(columns)])
-            parts = [
-                pl.col(f"c{i}") if req else pl.col(f"c{i}").fill_null("")
-                for i, req in enumerate(required)
-            ]
-            message = frame.select(
-                pl.concat_str(parts, separator=separator.decode(), ignore_nulls=False)
-            ).to_series()
-            mask = message.is_not_null().to_numpy()
-            tokens = hmac_sha256_series(message.filter(mask), key).alias("token")
-            out.append((tokens, mask, tokens.hash().to_numpy()))
-        return out
-    native = _native
-    hexed = [(cols, req, key.hex().encode("ascii")) for cols, req, key in jobs]
-    views = [[_string_view(c) for c in cols] for cols, _, _ in jobs]
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    tasks: list[tuple[int, int, int]] = []
-    for i, (cols, _, _) in enumerate(jobs):
-        n = cols[0].len() if cols else 0
-        step = max(1, -(-n // workers))
-        tasks.extend((i, start, min(n, start + step)) for start in range(0, n, step))
+    with JoinedHasher(separator) as hasher:
+        pending = [hasher.submit(columns, required, key) for columns, required, key in jobs]
+        return [result() for result in pending]
 
-    def run(task: tuple[int, int, int]) -> tuple[bytes, bytes]:
-        i, start, stop = task
-        _, required, key = hexed[i]
-        columns = [(view[0], req, *view[1:]) for view, req in zip(views[i], required, strict=True)]
-        return native.hmac_sha256_joined(key, columns, separator, start, stop)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        done = list(pool.map(run, tasks))
-    pieces: list[list[tuple[bytes, bytes]]] = [[] for _ in jobs]
-    for (i, _, _), result in zip(tasks, done, strict=True):
-        pieces[i].append(result)
-    out = []
-    for job_pieces in pieces:
-        # Each piece becomes a chunk of its own (no copy of the digests into one buffer).
-        chunks = [binary_from_fixed("token", d, 32) for d, _ in job_pieces]
-        tokens = pl.concat(chunks, rechunk=False) if chunks else pl.Series("token", [], pl.Binary)
-        mask = np.frombuffer(b"".join(f for _, f in job_pieces), dtype=np.uint8).astype(bool)
-        prefix = np.concatenate(
-            [np.frombuffer(d, dtype=np.uint64)[::4] for d, _ in job_pieces]
-            or [np.zeros(0, dtype=np.uint64)]
-        )
-        out.append((tokens, mask, prefix))
-    return out
+class JoinedHasher:
+    """:func:`hmac_sha256_joined` one job at a time: ``submit`` starts hashing a job on
+    the worker threads at once and returns a function that waits for its result, so the
+    caller can prepare the next job's columns meanwhile (the hashing needs no
+    interpreter lock). Use as a context manager."""
+
+    def __init__(self, separator: bytes) -> None:
+        self.separator = separator
+        self.workers = max(1, min(os.cpu_count() or 1, 8))
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> JoinedHasher:
+        if _native is not None:
+            self._pool = ThreadPoolExecutor(max_workers=self.workers)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def submit(
+        self, columns: Sequence[pl.Series], required: Sequence[bool], key: bytes
+    ) -> Callable[[], JoinedTokens]:
+        native, pool = _native, self._pool
+        if native is None or pool is None:
+            done = _joined_by_messages(columns, required, key, self.separator)
+            return lambda: done
+        hexkey = key.hex().encode("ascii")
+        views = [
+            (v[0], req, *v[1:]) for v, req in zip(map(_string_view, columns), required, strict=True)
+        ]
+        n = columns[0].len() if columns else 0
+        step = max(1, -(-n // self.workers))
+        futures = [
+            pool.submit(
+                native.hmac_sha256_joined,
+                hexkey,
+                views,
+                self.separator,
+                start,
+                min(n, start + step),
+            )
+            for start in range(0, n, step)
+        ]
+
+        def collect() -> JoinedTokens:
+            pieces = [f.result() for f in futures]
+            # Each piece becomes a chunk of its own (no copy of the digests into one buffer).
+            chunks = [binary_from_fixed("token", d, 32) for d, _ in pieces]
+            tokens = (
+                pl.concat(chunks, rechunk=False) if chunks else pl.Series("token", [], pl.Binary)
+            )
+            mask = np.frombuffer(b"".join(f for _, f in pieces), dtype=np.uint8).astype(bool)
+            prefix = np.concatenate(
+                [np.frombuffer(d, dtype=np.uint64)[::4] for d, _ in pieces]
+                or [np.zeros(0, dtype=np.uint64)]
+            )
+            return tokens, mask, prefix
+
+        return collect
+
+
+def _joined_by_messages(
+    columns: Sequence[pl.Series], required: Sequence[bool], key: bytes, separator: bytes
+) -> JoinedTokens:
+    """The fallback of :class:`JoinedHasher`: join the messages, then hash them."""
+    frame = pl.DataFrame([c.alias(f"c{i}") for i, c in enumerate(columns)])
+    parts = [
+        pl.col(f"c{i}") if req else pl.col(f"c{i}").fill_null("") for i, req in enumerate(required)
+    ]
+    message = frame.select(
+        pl.concat_str(parts, separator=separator.decode(), ignore_nulls=False)
+    ).to_series()
+    mask = message.is_not_null().to_numpy()
+    tokens = hmac_sha256_series(message.filter(mask), key).alias("token")
+    return tokens, mask, tokens.hash().to_numpy()
 
 
 def _string_view(series: pl.Series) -> tuple[int, Any, Any, tuple[Any, ...]]:

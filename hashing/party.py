@@ -12,6 +12,7 @@ Counts always reconcile: rows in = rows tokenized + rows quarantined.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -111,18 +112,17 @@ def _read_input(path: Path, mapping: CampaignInput | OperatorInput) -> tuple[pl.
             _check_needed(path, needed, available)
             frame = pl.read_parquet(path, columns=needed)
         else:
-            raw = path.read_bytes()
             enc = mapping.encoding.lower().replace("_", "-")
+            source: Path | bytes = path
             if enc not in ("utf-8", "utf8"):
-                raw = raw.decode(enc, errors="replace").encode("utf-8")
-            header = _read_csv(raw, mapping, None, "utf8-lossy", n_rows=0)
+                source = path.read_bytes().decode(enc, errors="replace").encode("utf-8")
+            header = _read_csv(source, mapping, None, "utf8-lossy", n_rows=0)
             _check_needed(path, needed, header.columns)
-            # Plain ASCII cannot hold an undecodable byte or a replacement character.
-            suspect = not raw.isascii() and REPLACEMENT in raw
+            suspect = _may_hold_replacements(source)
             try:
-                frame = _read_csv(raw, mapping, needed, "utf8")  # validates as it parses
+                frame = _read_csv(source, mapping, needed, "utf8")  # validates as it parses
             except pl.exceptions.ComputeError:
-                frame, suspect = _read_csv(raw, mapping, needed, "utf8-lossy"), True
+                frame, suspect = _read_csv(source, mapping, needed, "utf8-lossy"), True
     except (pl.exceptions.PolarsError, OSError, UnicodeError, LookupError) as e:
         raise InputError(
             f"{path}: cannot be read as {fmt} ({type(e).__name__}); check the format, "
@@ -135,11 +135,28 @@ def _read_input(path: Path, mapping: CampaignInput | OperatorInput) -> tuple[pl.
 REPLACEMENT = "\ufffd".encode()
 
 
+def _may_hold_replacements(source: Path | bytes) -> bool:
+    """False when the text surely holds no replacement character: plain ASCII (checked
+    at memory speed), or no U+FFFD bytes anywhere."""
+    if isinstance(source, bytes):
+        return not source.isascii() and REPLACEMENT in source
+    if source.stat().st_size == 0:
+        return False
+    with open(source, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        if int(np.frombuffer(view, dtype=np.uint8).max()) < 0x80:
+            return False
+        return view.find(REPLACEMENT) != -1
+
+
 def _read_csv(
-    raw: bytes, mapping: Any, columns: list[str] | None, encoding: Any, n_rows: int | None = None
+    source: Path | bytes,
+    mapping: Any,
+    columns: list[str] | None,
+    encoding: Any,
+    n_rows: int | None = None,
 ) -> pl.DataFrame:
     return pl.read_csv(
-        raw,
+        source,
         infer_schema=False,
         encoding=encoding,
         separator=mapping.delimiter,
@@ -267,54 +284,57 @@ def run_party(
     frame, suspect_encoding = _read_input(input_path, mapping)
     rows_in = frame.height
     notes: dict[str, int] = {}
-    if role == "campaign":
-        frame = frame.with_columns(_segment_column(frame, mapping))
-        payload_column = "segments"
-    else:
-        frame, notes = _box_lists(frame, mapping, boxes_path)
-        payload_column = "box_ids"
-
-    say("normalizing")
-    # Only the fields some recipe or the usability rule reads are normalized: the others
-    # (a middle name, a sex, a city...) would leave this step in no output at all.
-    used = {f for r in (*engagement.recipes, GROUP_RECIPE) for _, f in r.components}
-    fields = {
-        name: spec
-        for name, spec in mapping.fields.model_dump(exclude_none=True).items()
-        if name in used or name in USABLE_FIELDS or name in COMPOSITE_PARTS
-    }
-    canonical = canonicalize(frame.lazy(), fields).collect()
-    reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
-    # Shuffled once, here: every frame derived from it (tokens, payloads) then follows a
-    # random order, so no output's row order reveals the input's (e.g. alphabetical).
-    fields_used = [f for f in CANONICAL_FIELDS if f in used]
-    keep = ["_row", mapping.id_column, payload_column, *fields_used, VARIANTS]
-    canonical = shuffled(canonical.select(keep).with_columns(reasons.alias("_reason")))
-    canonical = canonical.with_columns(random_refs(rows_in))
-    candidates = canonical.filter(pl.col("_reason").is_null())
-
-    say("tokenizing")
-    secret = link_secret(
-        identity, party_bundle(engagement, "operator" if role == "campaign" else "campaign"), eid
-    )
-    recipes = list(engagement.recipes)
-    keys = {r.name: recipe_key(secret, r.canonical_spec()) for r in recipes}
     measurement = party_bundle(engagement, "measurement")
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The payloads are sealed meanwhile (the sealing loop runs without the interpreter
-        # lock); rows that end up without a token are dropped from them afterwards.
+    # Sealing runs on a worker thread without the interpreter lock, beside the work
+    # here: the campaign's labels while the names are normalized, the operator's box
+    # lists (only those of usable rows can be sealed) while tokens are hashed.
+    with ThreadPoolExecutor(max_workers=1) as sealer:
         if role == "campaign":
+            frame = frame.with_columns(_segment_column(frame, mapping))
+            payload_column = "segments"
             seal_k = seal_key(identity, measurement, eid, "segments")
-            column = candidates.get_column("segments")
-            sealing = pool.submit(seal_labels, column, seal_k, eid, len(mapping.segments))
+            labels = frame.get_column("segments")
+            sealing = sealer.submit(seal_labels, labels, seal_k, eid, len(mapping.segments))
+        else:
+            frame, notes = _box_lists(frame, mapping, boxes_path)
+            payload_column = "box_ids"
+
+        say("normalizing")
+        # Only the fields some recipe or the usability rule reads are normalized: the
+        # others (a middle name, a sex, a city...) would reach no output at all.
+        used = {f for r in (*engagement.recipes, GROUP_RECIPE) for _, f in r.components}
+        fields = {
+            name: spec
+            for name, spec in mapping.fields.model_dump(exclude_none=True).items()
+            if name in used or name in USABLE_FIELDS or name in COMPOSITE_PARTS
+        }
+        canonical = canonicalize(frame.lazy(), fields).collect()
+        reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
+        # Shuffled once, here: every frame derived from it (tokens, payloads) then follows
+        # a random order, so no output's row order reveals the input's (e.g. alphabetical).
+        fields_used = [f for f in CANONICAL_FIELDS if f in used]
+        keep = ["_row", mapping.id_column, payload_column, *fields_used, VARIANTS]
+        canonical = shuffled(canonical.select(keep).with_columns(reasons.alias("_reason")))
+        canonical = canonical.with_columns(random_refs(rows_in))
+        candidates = canonical.filter(pl.col("_reason").is_null())
+
+        say("tokenizing")
+        secret = link_secret(
+            identity,
+            party_bundle(engagement, "operator" if role == "campaign" else "campaign"),
+            eid,
+        )
+        recipes = list(engagement.recipes)
+        keys = {r.name: recipe_key(secret, r.canonical_spec()) for r in recipes}
+        hashed = recipes
+        if role == "campaign":
             keys[GROUP_RECIPE.name] = recipe_key(secret, GROUP_RECIPE.canonical_spec())
             hashed = [*recipes, GROUP_RECIPE]
         else:
             max_boxes = mapping.boxes.max_boxes if mapping.boxes else 1
             seal_k = seal_key(identity, measurement, eid, "boxes")
-            column = candidates.get_column("box_ids")
-            sealing = pool.submit(seal_box_lists, column, seal_k, eid, max_boxes)
-            hashed = recipes
+            boxes = candidates.get_column("box_ids")
+            sealing = sealer.submit(seal_box_lists, boxes, seal_k, eid, max_boxes)
         results = recipe_tokens(
             candidates,
             hashed,
@@ -324,6 +344,8 @@ def run_party(
         )
         say("sealing")
         sealed = sealing.result()
+    if role == "campaign":  # sealed in input order: follow the rows to the candidates
+        sealed = sealed.gather(candidates.get_column("_row").cast(pl.Int64) - 1)
 
     linked = results[: len(recipes)]
     has_token = rows_with_token(candidates.height, linked)

@@ -21,7 +21,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
@@ -30,7 +30,7 @@ import jellyfish
 import numpy as np
 import polars as pl
 
-from hashing._crypto import hmac_sha256_joined
+from hashing._crypto import JoinedHasher
 from hashing.errors import InputError
 from hashing.normalize._common import by_distinct
 
@@ -230,6 +230,13 @@ class RecipeParts:
 def recipe_parts(
     canonical: pl.DataFrame, recipes: Sequence[RecipeLike], *, cleaned: bool = False
 ) -> list[RecipeParts]:
+    """Each recipe's component columns (see :func:`iter_recipe_parts`)."""
+    return list(iter_recipe_parts(canonical, recipes, cleaned=cleaned))
+
+
+def iter_recipe_parts(
+    canonical: pl.DataFrame, recipes: Sequence[RecipeLike], *, cleaned: bool = False
+) -> Iterator[RecipeParts]:
     """Each recipe's component columns, one row per record (per surname variant where
     the recipe uses the surname). Every component (``core(street)``,
     ``nysiis(last_name)``...) is computed once and shared by the recipes that use it.
@@ -267,20 +274,16 @@ def recipe_parts(
                 cache[key] = component_series(frame, transform, field_name, cleaned=cleaned)
         return cache[key]
 
-    out: list[RecipeParts] = []
     for recipe in recipes:
         on_surname = explode and any(f == "last_name" for _, f in recipe.components)
         transformed = any(t is not None and f == "last_name" for t, f in recipe.components)
-        out.append(
-            RecipeParts(
-                rows=(surname if on_surname else base).get_column(ROW),
-                components=[component(on_surname, t, f) for t, f in recipe.components],
-                required=[not recipe.is_optional(c) for c in recipe.components],
-                # Two variants can share a code (nysiis of both halves).
-                dedupe=flags if on_surname and transformed else None,
-            )
+        yield RecipeParts(
+            rows=(surname if on_surname else base).get_column(ROW),
+            components=[component(on_surname, t, f) for t, f in recipe.components],
+            required=[not recipe.is_optional(c) for c in recipe.components],
+            # Two variants can share a code (nysiis of both halves).
+            dedupe=flags if on_surname and transformed else None,
         )
-    return out
 
 
 def recipe_messages(
@@ -376,20 +379,27 @@ def recipe_tokens(
     missing = [r.name for r in recipes if r.name not in keys]
     if missing:
         raise InputError(f"no key for recipe(s): {', '.join(missing)}")
-    parts = recipe_parts(canonical, recipes, cleaned=cleaned)
-    jobs = [(p.components, p.required, keys[r.name]) for r, p in zip(recipes, parts, strict=True)]
     out: list[RecipeTokens] = []
-    joined = hmac_sha256_joined(jobs, UNIT_SEPARATOR_BYTES)
-    for p, (tokens, mask, hashes) in zip(parts, joined, strict=True):
-        rows = pl.DataFrame([p.rows.filter(mask).alias(ROW), tokens.alias("token")])
-        if p.dedupe is not None:
-            keep = _first_per_record(rows, p.dedupe.filter(mask), "token")
-            rows, hashes = rows.filter(keep), hashes[keep.to_numpy()]
-        # Within a recipe each (row, token) is now unique, so the number of rows sharing
-        # a token is the number of records sharing it.
-        over = shared_by_more_than(rows.get_column("token"), frequency_ceiling, hashes)
-        kept = rows.filter(~over)
-        out.append(RecipeTokens(kept, rows.height - kept.height))
+    with JoinedHasher(UNIT_SEPARATOR_BYTES) as hasher:
+        # Each recipe is hashed on the worker threads as soon as its components are
+        # ready, while the next recipe's components are computed here.
+        pending = [
+            (p, hasher.submit(p.components, p.required, keys[r.name]))
+            for r, p in zip(
+                recipes, iter_recipe_parts(canonical, recipes, cleaned=cleaned), strict=True
+            )
+        ]
+        for p, result in pending:
+            tokens, mask, hashes = result()
+            rows = pl.DataFrame([p.rows.filter(mask).alias(ROW), tokens.alias("token")])
+            if p.dedupe is not None:
+                keep = _first_per_record(rows, p.dedupe.filter(mask), "token")
+                rows, hashes = rows.filter(keep), hashes[keep.to_numpy()]
+            # Within a recipe each (row, token) is now unique, so the number of rows
+            # sharing a token is the number of records sharing it.
+            over = shared_by_more_than(rows.get_column("token"), frequency_ceiling, hashes)
+            kept = rows.filter(~over)
+            out.append(RecipeTokens(kept, rows.height - kept.height))
     return out
 
 
