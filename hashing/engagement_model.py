@@ -368,6 +368,10 @@ class InputMapping(_Model):
         """The declared format, else the one the file's extension implies (``InputError``)."""
         return _format_of(path, self.format)
 
+    def payload_columns(self) -> tuple[str, ...]:
+        """The input's own columns beside the fields (segment flags, a box-list column)."""
+        return tuple(self._extra_columns())
+
     def _extra_columns(self) -> list[str]:
         return []
 

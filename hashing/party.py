@@ -96,20 +96,24 @@ def read_input(path: Path, mapping: CampaignInput | OperatorInput) -> pl.DataFra
     return _read_input(path, mapping)[0]
 
 
-def _read_input(path: Path, mapping: CampaignInput | OperatorInput) -> tuple[pl.DataFrame, bool]:
-    """:func:`read_input` with only the mapped columns, plus whether any value may carry a
-    replaced (undecodable) byte — False when the whole file decoded cleanly, so that the
-    per-row ``bad_encoding`` check can be skipped."""
+def _read_input(
+    path: Path, mapping: CampaignInput | OperatorInput, columns: list[str] | None = None
+) -> tuple[pl.DataFrame, bool]:
+    """:func:`read_input` with only the mapped columns (or only ``columns`` of them), plus
+    whether any value may carry a replaced (undecodable) byte — False when the whole
+    file decoded cleanly, so that the per-row ``bad_encoding`` check can be skipped.
+    Every mapped column must exist, read or not."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: input file not found")
     fmt = mapping.file_format(path)
-    needed = list(dict.fromkeys([mapping.id_column, *mapping.columns_for()]))
+    mapped = list(dict.fromkeys([mapping.id_column, *mapping.columns_for()]))
+    needed = mapped if columns is None else [c for c in mapped if c in columns]
     suspect = True
     try:
         if fmt == "parquet":
             available = pl.read_parquet_schema(path)
-            _check_needed(path, needed, available)
+            _check_needed(path, mapped, available)
             frame = pl.read_parquet(path, columns=needed)
         else:
             enc = mapping.encoding.lower().replace("_", "-")
@@ -117,7 +121,7 @@ def _read_input(path: Path, mapping: CampaignInput | OperatorInput) -> tuple[pl.
             if enc not in ("utf-8", "utf8"):
                 source = path.read_bytes().decode(enc, errors="replace").encode("utf-8")
             header = _read_csv(source, mapping, None, "utf8-lossy", n_rows=0)
-            _check_needed(path, needed, header.columns)
+            _check_needed(path, mapped, header.columns)
             suspect = _may_hold_replacements(source)
             try:
                 frame = _read_csv(source, mapping, needed, "utf8")  # validates as it parses
@@ -280,8 +284,19 @@ def run_party(
     mapping: Any = engagement.input_for(role)
     eid = engagement.engagement_id
 
+    # Only the fields some recipe or the usability rule reads are read and normalized:
+    # the others (a middle name, a sex, a city...) would reach no output at all.
+    used = {f for r in (*engagement.recipes, GROUP_RECIPE) for _, f in r.components}
+    fields = {
+        name: spec
+        for name, spec in mapping.fields.model_dump(exclude_none=True).items()
+        if name in used or name in USABLE_FIELDS or name in COMPOSITE_PARTS
+    }
+    columns = [mapping.id_column, *mapping.payload_columns()]
+    columns += [spec if isinstance(spec, str) else spec["column"] for spec in fields.values()]
+
     say("reading input")
-    frame, suspect_encoding = _read_input(input_path, mapping)
+    frame, suspect_encoding = _read_input(input_path, mapping, columns)
     rows_in = frame.height
     notes: dict[str, int] = {}
     measurement = party_bundle(engagement, "measurement")
@@ -300,14 +315,6 @@ def run_party(
             payload_column = "box_ids"
 
         say("normalizing")
-        # Only the fields some recipe or the usability rule reads are normalized: the
-        # others (a middle name, a sex, a city...) would reach no output at all.
-        used = {f for r in (*engagement.recipes, GROUP_RECIPE) for _, f in r.components}
-        fields = {
-            name: spec
-            for name, spec in mapping.fields.model_dump(exclude_none=True).items()
-            if name in used or name in USABLE_FIELDS or name in COMPOSITE_PARTS
-        }
         canonical = canonicalize(frame.lazy(), fields).collect()
         reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
         # Shuffled once, here: every frame derived from it (tokens, payloads) then follows
@@ -432,7 +439,8 @@ def _quarantine_reasons(
         ("duplicate_id", pl.lit(shared_by_more_than(ids, 1))),
     ]
     if suspect_encoding:
-        reasons.append(("bad_encoding", _bad_encoding(canonical, list(mapping.columns_for()))))
+        read = [c for c in mapping.columns_for() if c in canonical.columns]
+        reasons.append(("bad_encoding", _bad_encoding(canonical, read)))
     reasons.append(("no_identifying_field", ~usable_mask()))
     if role == "operator":
         max_boxes = mapping.boxes.max_boxes if mapping.boxes else 1
