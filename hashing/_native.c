@@ -59,52 +59,6 @@ hmac_states(const Py_buffer *key, SHA256_CTX *inner, SHA256_CTX *outer)
     OPENSSL_cleanse(pad, BLOCK);
 }
 
-/* Store the state words of `c` as the big-endian digest. */
-static void
-state_digest(const SHA256_CTX *c, unsigned char *out)
-{
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (unsigned char)(c->h[i] >> 24);
-        out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
-        out[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
-        out[4 * i + 3] = (unsigned char)c->h[i];
-    }
-}
-
-/* The last block of a SHA-256 message of `total` bytes whose final `len` bytes (at
- * most 55) are in `block`: append 0x80, zeros and the bit length (FIPS 180-4, 5.1.1). */
-static void
-pad_block(unsigned char *block, size_t len, uint64_t total)
-{
-    uint64_t bits = total * 8;
-    block[len] = 0x80;
-    memset(block + len + 1, 0, 56 - len - 1);
-    for (int i = 0; i < 8; i++)
-        block[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
-}
-
-/*
- * HMAC of a message of at most 55 bytes, already in block[0..len): each of the inner
- * and outer hashes is then exactly one compression after the keyed state. Same result
- * as Update/Final (checked against the standard library for every length).
- */
-static void
-hmac_short(const SHA256_CTX *inner, const SHA256_CTX *outer, unsigned char *block,
-           size_t len, unsigned char *out)
-{
-    SHA256_CTX ctx = *inner;
-    unsigned char second[BLOCK];
-    pad_block(block, len, BLOCK + len);
-    SHA256_Transform(&ctx, block);
-    state_digest(&ctx, second);
-    pad_block(second, DIGEST, BLOCK + DIGEST);
-    ctx = *outer;
-    SHA256_Transform(&ctx, second);
-    state_digest(&ctx, out);
-    OPENSSL_cleanse(&ctx, sizeof ctx);
-    OPENSSL_cleanse(second, sizeof second);
-}
-
 static PyObject *
 hmac_sha256_many(PyObject *self, PyObject *args)
 {
@@ -145,22 +99,14 @@ hmac_sha256_many(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     SHA256_CTX ctx;
     unsigned char inner_digest[DIGEST];
-    unsigned char block[BLOCK];
     for (Py_ssize_t i = 0; i < n; i++) {
-        size_t len = (size_t)(off[i + 1] - off[i]);
-        if (len <= 55) {
-            memcpy(block, msg + off[i], len);
-            hmac_short(&inner, &outer, block, len, dst + (size_t)i * DIGEST);
-            continue;
-        }
         ctx = inner;
-        SHA256_Update(&ctx, msg + off[i], len);
+        SHA256_Update(&ctx, msg + off[i], (size_t)(off[i + 1] - off[i]));
         SHA256_Final(inner_digest, &ctx);
         ctx = outer;
         SHA256_Update(&ctx, inner_digest, DIGEST);
         SHA256_Final(dst + (size_t)i * DIGEST, &ctx);
     }
-    OPENSSL_cleanse(block, sizeof block);
     OPENSSL_cleanse(&ctx, sizeof ctx);
     OPENSSL_cleanse(inner_digest, DIGEST);
     Py_END_ALLOW_THREADS
@@ -310,7 +256,6 @@ hmac_sha256_joined(PyObject *self, PyObject *args)
         Py_ssize_t row = start + r;
         int skip = 0;
         Py_ssize_t used = 0;
-        int spilled = 0; /* part of the message already went to ctx */
         ctx = inner;
         for (Py_ssize_t j = 0; j < k; j++) {
             const view_column *c = &cols[j];
@@ -349,7 +294,6 @@ hmac_sha256_joined(PyObject *self, PyObject *args)
                 if (used + sep.len > (Py_ssize_t)sizeof message) {
                     SHA256_Update(&ctx, message, (size_t)used);
                     used = 0;
-                    spilled = 1;
                 }
                 memcpy(message + used, sep.buf, (size_t)sep.len);
                 used += sep.len;
@@ -359,7 +303,6 @@ hmac_sha256_joined(PyObject *self, PyObject *args)
                     SHA256_Update(&ctx, message, (size_t)used);
                     used = 0;
                     SHA256_Update(&ctx, ptr, (size_t)len);
-                    spilled = 1;
                 } else {
                     memcpy(message + used, ptr, (size_t)len);
                     used += len;
@@ -370,16 +313,12 @@ hmac_sha256_joined(PyObject *self, PyObject *args)
             flag[r] = 0;
             continue;
         }
-        if (!spilled && used <= 55) {
-            hmac_short(&inner, &outer, message, (size_t)used, dst + (size_t)kept * DIGEST);
-        } else {
-            if (used > 0)
-                SHA256_Update(&ctx, message, (size_t)used);
-            SHA256_Final(inner_digest, &ctx);
-            ctx = outer;
-            SHA256_Update(&ctx, inner_digest, DIGEST);
-            SHA256_Final(dst + (size_t)kept * DIGEST, &ctx);
-        }
+        if (used > 0)
+            SHA256_Update(&ctx, message, (size_t)used);
+        SHA256_Final(inner_digest, &ctx);
+        ctx = outer;
+        SHA256_Update(&ctx, inner_digest, DIGEST);
+        SHA256_Final(dst + (size_t)kept * DIGEST, &ctx);
         flag[r] = 1;
         kept++;
     }
