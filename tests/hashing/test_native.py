@@ -174,3 +174,21 @@ def test_joined_components_longer_than_the_local_buffer() -> None:
     messages = [b"\x1f".join(b"x" * n for n in s) for s in sizes]
     assert mask.all()
     assert tokens.to_list() == _reference(key, list(messages))
+
+
+@native
+def test_every_message_length_around_the_block_boundaries() -> None:
+    """Each length from 0 to 130 bytes (one, two and three SHA-256 blocks)."""
+    from hashing import _native
+
+    key = os.urandom(32)
+    messages = [os.urandom(n) for n in range(131)]
+    offsets, data = _offsets(messages)
+    out = _native.hmac_sha256_many(key, offsets, data)
+    assert out == b"".join(hmac.new(key, m, hashlib.sha256).digest() for m in messages)
+    # The same lengths through the joined path: two components and a separator.
+    first = pl.Series("a", [m[: len(m) // 2].hex() for m in messages], dtype=pl.String)
+    second = pl.Series("b", [m[len(m) // 2 :].hex()[:40] for m in messages], dtype=pl.String)
+    tokens, mask, _ = _crypto.hmac_sha256_joined([([first, second], [True, True], key)], b"\x1f")[0]
+    joined = [f"{a}\x1f{b}".encode() for a, b in zip(first, second, strict=True)]
+    assert mask.all() and tokens.to_list() == _reference(key, joined)
