@@ -363,13 +363,15 @@ def write_artifact(
     recipients: Iterable[str],
     extra: Mapping[str, JsonScalar] | None = None,
     compression: ParquetCompression = "lz4",
+    statistics: bool = True,
 ) -> Manifest:
     """Write ``df`` as ``out_dir/NAME.parquet`` plus a signed ``NAME.manifest.json``.
 
     Atomic (temporary files, fsync, rename; data first, manifest last). An existing
     artifact of the same name is replaced. Returns the manifest written. ``compression``:
     lz4 by default; ``"uncompressed"`` for frames of random bytes (tokens, references,
-    sealed blobs), which no codec shrinks.
+    sealed blobs), which no codec shrinks. ``statistics``: per-column minimum and maximum
+    in the file (useless on random bytes, so such frames may skip them).
     """
     check_name(name)
     if not isinstance(kind, str) or not _KIND_RE.fullmatch(kind):
@@ -386,7 +388,7 @@ def write_artifact(
     try:
         with open(tmp, "xb") as f:
             sink = _DigestingWriter(f)
-            df.write_parquet(cast(BinaryIO, sink), compression=compression)
+            df.write_parquet(cast(BinaryIO, sink), compression=compression, statistics=statistics)
             f.flush()
             os.fsync(f.fileno())
         digest = sink.hexdigest()

@@ -398,15 +398,16 @@ def run_party(
                 producer=identity,
                 recipients=["matcher"],
                 # References, tokens and sealed blobs are random bytes: nothing to
-                # compress, and lz4 would only spend time finding that out.
+                # compress and no useful minimum or maximum, so no time spent on either.
                 compression="uncompressed",
+                statistics=False,
             )
             for frame_out, name, kind in (
                 (tokens, names[0], "tokens"),
                 (payloads, names[1], f"{role}_payloads"),
             )
         ]
-        crosswalk.write_parquet(workspace.private / "crosswalk.parquet")
+        crosswalk.write_parquet(workspace.private / "crosswalk.parquet", compression="uncompressed")
         rejected.write_parquet(workspace.private / "quarantine.parquet")
         for write in writes:
             write.result()

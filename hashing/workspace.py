@@ -222,6 +222,7 @@ class Workspace:
         recipients: Iterable[str],
         extra: Mapping[str, JsonScalar] | None = None,
         compression: ParquetCompression = "lz4",
+        statistics: bool = True,
     ) -> Manifest:
         """Write a signed artifact into this party's outbox."""
         if producer.role != self.role:
@@ -236,6 +237,7 @@ class Workspace:
             recipients=recipients,
             extra=extra,
             compression=compression,
+            statistics=statistics,
         )
 
     def verify(
