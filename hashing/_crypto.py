@@ -250,6 +250,8 @@ class JoinedHasher:
     def submit(
         self, columns: Sequence[pl.Series], required: Sequence[bool], key: bytes
     ) -> Callable[[], JoinedTokens]:
+        if len(key) != KEY_LEN:
+            raise BadKey("HMAC key must be 32 bytes")
         native, pool = _native, self._pool
         if native is None or pool is None:
             done = _joined_by_messages(columns, required, key, self.separator)

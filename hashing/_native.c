@@ -37,6 +37,7 @@
 #define DIGEST 32
 #define NONCE 12
 #define TAG 16
+#define MAX_SEPARATOR 16 /* well below the 256-byte message buffer of the joined loop */
 
 /* The HMAC inner and outer states after the key block (RFC 2104). */
 static void
@@ -72,6 +73,10 @@ hmac_sha256_many(PyObject *self, PyObject *args)
     }
     if (offsets.len % 8 != 0 || offsets.len < 8) {
         PyErr_SetString(PyExc_ValueError, "offsets must be n + 1 little-endian int64 values");
+        goto done;
+    }
+    if ((uintptr_t)offsets.buf % _Alignof(int64_t) != 0) {
+        PyErr_SetString(PyExc_ValueError, "offsets must be an aligned int64 buffer");
         goto done;
     }
     Py_ssize_t n = offsets.len / 8 - 1;
@@ -174,7 +179,8 @@ parse_columns(PyObject *seq, Py_ssize_t start, Py_ssize_t stop, view_column **ou
                 goto fail;
             c->has_validity = 1;
         }
-        if (c->offset < 0 || (c->offset + stop) * 16 > c->views.len
+        if (c->offset < 0 || c->offset > PY_SSIZE_T_MAX / 16 - stop
+            || (c->offset + stop) * 16 > c->views.len
             || (c->has_validity && (c->offset + stop + 7) / 8 > c->validity.len)) {
             PyErr_SetString(PyExc_ValueError, "a column is shorter than the rows asked for");
             goto fail;
@@ -232,6 +238,10 @@ hmac_sha256_joined(PyObject *self, PyObject *args)
     Py_ssize_t k = 0;
     if (key.len == 0 || start < 0 || stop < start) {
         PyErr_SetString(PyExc_ValueError, "empty key or bad row range");
+        goto done;
+    }
+    if (sep.len > MAX_SEPARATOR) {
+        PyErr_SetString(PyExc_ValueError, "the separator is longer than 16 bytes");
         goto done;
     }
     if (!parse_columns(columns, start, stop, &cols, &k))

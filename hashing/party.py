@@ -39,7 +39,14 @@ from hashing.engagement_recipes import CANONICAL_FIELDS, COMPOSITE_PARTS
 from hashing.errors import InputError, PolicyError
 from hashing.keys import PartyIdentity, PublicBundle, link_secret, recipe_key, seal_key
 from hashing.seal import seal_box_lists, seal_labels
-from hashing.tokens import ROW, long_tokens, recipe_tokens, rows_with_token, shared_by_more_than
+from hashing.tokens import (
+    ROW,
+    guarded,
+    long_tokens,
+    recipe_tokens,
+    rows_with_token,
+    shared_by_more_than,
+)
 from hashing.workspace import Workspace
 
 LIST_OWNERS = ("campaign", "operator")
@@ -293,7 +300,10 @@ def run_party(
     with contextlib.ExitStack() as stack:
         side: SideNormalizer | None = None
         if _worth_a_second_process(Path(input_path)):
-            side = stack.enter_context(SideNormalizer())  # starts while the file is read
+            try:
+                side = stack.enter_context(SideNormalizer())  # starts while the file is read
+            except (OSError, RuntimeError):  # no second process here: normalize in this one
+                side = None
         return _run_party(engagement, role, input_path, workspace, identity, boxes_path, say, side)
 
 
@@ -348,7 +358,9 @@ def _run_party(
         # Shuffled once, here: every frame derived from it (tokens, payloads) then follows
         # a random order, so no output's row order reveals the input's (e.g. alphabetical).
         fields_used = [f for f in CANONICAL_FIELDS if f in used]
-        keep = ["_row", mapping.id_column, payload_column, *fields_used, VARIANTS]
+        keep = list(
+            dict.fromkeys(["_row", mapping.id_column, payload_column, *fields_used, VARIANTS])
+        )
         canonical = shuffled(canonical.select(keep).with_columns(reasons.alias("_reason")))
         canonical = canonical.with_columns(random_refs(rows_in))
         candidates = canonical.filter(pl.col("_reason").is_null())
@@ -376,6 +388,7 @@ def _run_party(
             keys,
             frequency_ceiling=engagement.tokens.frequency_ceiling,
             cleaned=True,  # straight from canonicalize
+            unguarded=[GROUP_RECIPE.name],  # guarded below, among the rows kept
         )
         say("sealing")
         sealed = sealing.result()
@@ -389,7 +402,12 @@ def _run_party(
         sealed.alias("sealed_segments" if role == "campaign" else "sealed_boxes")
     )
     if role == "campaign":
-        group = results[-1].rows.rename({"token": "group"})
+        # The household group counts only the rows that are published.
+        group_rows = results[-1].rows.get_column(ROW).to_numpy()
+        group_tokens = guarded(
+            results[-1], engagement.tokens.frequency_ceiling, has_token.to_numpy()[group_rows]
+        )
+        group = group_tokens.rows.rename({"token": "group"})
         payloads = (
             payloads.with_row_index(ROW)
             .join(group, on=ROW, how="left", maintain_order="left")

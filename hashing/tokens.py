@@ -21,7 +21,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
@@ -341,7 +341,7 @@ def shared_by_more_than(
     # About 4 / limit rows a bucket: a bucket then passes the limit by chance almost
     # never (Poisson tail), and the histogram stays small enough for the cache.
     target = max(1024, 4 * n // max(limit, 1))
-    buckets = 1 << min(26, (target - 1).bit_length())
+    buckets = 1 << min(22, (target - 1).bit_length())  # at most 32 MiB of counts
     keys = values.hash().to_numpy() if hashes is None else hashes
     slot = (keys & np.uint64(buckets - 1)).astype(np.int64)
     counts = np.bincount(slot[present], minlength=buckets)
@@ -358,6 +358,7 @@ class RecipeTokens:
 
     rows: pl.DataFrame
     dropped: int  # rows the frequency guard dropped
+    hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
 
 
 def recipe_tokens(
@@ -367,12 +368,15 @@ def recipe_tokens(
     *,
     frequency_ceiling: int,
     cleaned: bool = False,
+    unguarded: Collection[str] = (),
 ) -> list[RecipeTokens]:
     """Each recipe's tokens after the frequency guard, keyed by row of ``canonical``.
 
     The components of all recipes are hashed together on every core, read in place (no
     message column is built). Equal tokens mean equal messages, so the guard counts
-    tokens. ``cleaned``: see :func:`component_series`.
+    tokens. ``cleaned``: see :func:`component_series`. Recipes named in ``unguarded`` are
+    returned before the guard (the caller applies it to the rows it keeps, with
+    :func:`guarded`).
     """
     if frequency_ceiling < 1:
         raise InputError("frequency_ceiling must be at least 1")
@@ -389,18 +393,32 @@ def recipe_tokens(
                 recipes, iter_recipe_parts(canonical, recipes, cleaned=cleaned), strict=True
             )
         ]
-        for p, result in pending:
+        for recipe, (p, result) in zip(recipes, pending, strict=True):
             tokens, mask, hashes = result()
             rows = pl.DataFrame([p.rows.filter(mask).alias(ROW), tokens.alias("token")])
             if p.dedupe is not None:
                 keep = _first_per_record(rows, p.dedupe.filter(mask), "token")
                 rows, hashes = rows.filter(keep), hashes[keep.to_numpy()]
-            # Within a recipe each (row, token) is now unique, so the number of rows
-            # sharing a token is the number of records sharing it.
-            over = shared_by_more_than(rows.get_column("token"), frequency_ceiling, hashes)
-            kept = rows.filter(~over)
-            out.append(RecipeTokens(kept, rows.height - kept.height))
+            if recipe.name in unguarded:
+                out.append(RecipeTokens(rows, 0, hashes))
+            else:
+                out.append(guarded(RecipeTokens(rows, 0, hashes), frequency_ceiling))
     return out
+
+
+def guarded(
+    tokens: RecipeTokens, frequency_ceiling: int, keep: np.ndarray | None = None
+) -> RecipeTokens:
+    """The frequency guard: ``tokens`` (optionally only the rows where ``keep`` is true)
+    without the token values more than ``frequency_ceiling`` rows share. Within a recipe
+    each (row, token) is unique, so the number of rows sharing a token is the number of
+    records sharing it."""
+    rows, hashes = tokens.rows, tokens.hashes
+    if keep is not None:
+        rows, hashes = rows.filter(pl.Series(keep)), hashes[keep]
+    over = shared_by_more_than(rows.get_column("token"), frequency_ceiling, hashes)
+    kept = rows.filter(~over)
+    return RecipeTokens(kept, tokens.dropped + rows.height - kept.height, hashes[~over.to_numpy()])
 
 
 def long_tokens(

@@ -192,3 +192,18 @@ def test_every_message_length_around_the_block_boundaries() -> None:
     tokens, mask, _ = _crypto.hmac_sha256_joined([([first, second], [True, True], key)], b"\x1f")[0]
     joined = [f"{a}\x1f{b}".encode() for a, b in zip(first, second, strict=True)]
     assert mask.all() and tokens.to_list() == _reference(key, joined)
+
+
+@native
+def test_native_joined_refuses_a_long_separator_and_a_short_key() -> None:
+    from hashing import _native
+
+    column = pl.Series("c", ["a", "b"], dtype=pl.String)
+    offset, validity, views, data = _crypto._string_view(column)
+    columns = [(offset, True, validity, views, data)]
+    with pytest.raises(ValueError, match="separator"):
+        _native.hmac_sha256_joined(b"k", columns, b"x" * 4096, 0, 2)
+    with pytest.raises(ValueError, match="shorter"):
+        _native.hmac_sha256_joined(b"k", columns, b"\x1f", 0, 3)
+    with pytest.raises(_crypto.BadKey):
+        _crypto.hmac_sha256_joined([([column], [True], b"short")], b"\x1f")
