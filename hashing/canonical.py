@@ -29,9 +29,7 @@ are for quarantine.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,66 +233,6 @@ def canonicalize(
         .with_columns(outputs)
         .drop([_TMP + key for key in stage])
     )
-
-
-# Fields normalized on their own (no composite fills them, no other field falls back on
-# them): these can be normalized in a second process while this one does the rest.
-INDEPENDENT_FIELDS: tuple[str, ...] = ("email", "phone", "dob", "sex", "national_id")
-# Below this input size a second process costs more (its start) than it saves.
-SIDE_PROCESS_MIN_BYTES = 16 * 2**20
-
-
-class SideNormalizer:
-    """A second process that normalizes the independent fields (email, phone...) of a
-    frame while the caller normalizes the others: polars runs the per-value normalizers
-    of one query one after another and holds the interpreter lock while doing so, so on
-    a two-core machine the second core would otherwise idle through normalization.
-
-    Start it early (its start imports polars and the normalizers, ~0.5 s, meanwhile the
-    caller reads its input), then call :meth:`canonicalize` instead of ``canonicalize``.
-    The result is the same frame; if the second process fails for any reason its fields
-    are normalized here instead. Use as a context manager.
-    """
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        self._pool.submit(_side_ready)  # start the process and its imports now
-
-    def __enter__(self) -> SideNormalizer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._pool.shutdown(cancel_futures=True)
-
-    def canonicalize(
-        self, frame: pl.DataFrame, fields: Mapping[str, str | Mapping[str, Any]]
-    ) -> pl.DataFrame:
-        """``canonicalize(frame.lazy(), fields).collect()``, split over two processes."""
-        sources = parse_fields(fields)
-        _check_columns(sources, frame.schema)
-        side = {n: fields[n] for n in INDEPENDENT_FIELDS if n in fields}
-        if not side:
-            return canonicalize(frame.lazy(), fields).collect()
-        here = {n: spec for n, spec in fields.items() if n not in side}
-        columns = list(dict.fromkeys(sources[n].column for n in side))
-        pending = self._pool.submit(_side_canonicalize, frame.select(columns), side)
-        out = canonicalize(frame.lazy(), here).collect()
-        try:
-            values = pending.result()
-        except Exception:  # the second process failed: do its share here (same result)
-            values = canonicalize(frame.select(columns).lazy(), side).collect().select(list(side))
-        return out.with_columns(values.get_column(n) for n in side)
-
-
-def _side_ready() -> bool:
-    return True
-
-
-def _side_canonicalize(
-    frame: pl.DataFrame, fields: Mapping[str, str | Mapping[str, Any]]
-) -> pl.DataFrame:
-    return canonicalize(frame.lazy(), fields).collect().select(list(fields))
 
 
 def _first_present(name: str, candidates: list[pl.Expr]) -> pl.Expr:

@@ -12,9 +12,7 @@ Counts always reconcile: rows in = rows tokenized + rows quarantined.
 
 from __future__ import annotations
 
-import contextlib
 import mmap
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,14 +23,7 @@ import numpy as np
 import polars as pl
 
 from hashing import _crypto
-from hashing.canonical import (
-    SIDE_PROCESS_MIN_BYTES,
-    USABLE_FIELDS,
-    VARIANTS,
-    SideNormalizer,
-    canonicalize,
-    usable_mask,
-)
+from hashing.canonical import USABLE_FIELDS, VARIANTS, canonicalize, usable_mask
 from hashing.engagement import Engagement
 from hashing.engagement_model import CampaignInput, OperatorInput, Recipe
 from hashing.engagement_recipes import CANONICAL_FIELDS, COMPOSITE_PARTS
@@ -297,26 +288,6 @@ def run_party(
         raise PolicyError(f"only the list owners ({', '.join(LIST_OWNERS)}) tokenize files")
     if identity.role != role or workspace.role != role:
         raise PolicyError(f"the {role} step needs the {role} identity and workspace")
-    with contextlib.ExitStack() as stack:
-        side: SideNormalizer | None = None
-        if _worth_a_second_process(Path(input_path)):
-            try:
-                side = stack.enter_context(SideNormalizer())  # starts while the file is read
-            except (OSError, RuntimeError):  # no second process here: normalize in this one
-                side = None
-        return _run_party(engagement, role, input_path, workspace, identity, boxes_path, say, side)
-
-
-def _run_party(
-    engagement: Engagement,
-    role: str,
-    input_path: Path,
-    workspace: Workspace,
-    identity: PartyIdentity,
-    boxes_path: Path | None,
-    say: Progress,
-    side: SideNormalizer | None,
-) -> PartySummary:
     mapping: Any = engagement.input_for(role)
     eid = engagement.engagement_id
     # Only the fields some recipe or the usability rule reads are read and normalized:
@@ -350,10 +321,7 @@ def _run_party(
             payload_column = "box_ids"
 
         say("normalizing")
-        if side is not None:
-            canonical = side.canonicalize(frame, fields)
-        else:
-            canonical = canonicalize(frame.lazy(), fields).collect()
+        canonical = canonicalize(frame.lazy(), fields).collect()
         reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
         # Shuffled once, here: every frame derived from it (tokens, payloads) then follows
         # a random order, so no output's row order reveals the input's (e.g. alphabetical).
@@ -474,14 +442,6 @@ def _run_party(
     if not summary.reconciles:  # pragma: no cover - an invariant, kept loud on purpose
         raise InputError("row counts do not reconcile; nothing should have been lost")
     return summary
-
-
-def _worth_a_second_process(path: Path) -> bool:
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return False
-    return (os.cpu_count() or 1) > 1 and size >= SIDE_PROCESS_MIN_BYTES
 
 
 def _quarantine_reasons(

@@ -8,8 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hashing import _crypto, party
-from hashing.canonical import SideNormalizer, canonicalize
+from hashing import _crypto
 from hashing.engagement import Engagement, load_engagement
 from hashing.keys import PartyIdentity, ScryptParams
 from hashing.party import run_party
@@ -104,37 +103,3 @@ def test_fallback_paths_give_the_same_tokens(
     slow = _tokens_by_id(ws).sort(pl.all())
     assert fast.height > 300
     assert fast.equals(slow)
-
-
-def test_a_second_normalizing_process_gives_the_same_tokens(
-    setup: tuple[Engagement, Workspace, PartyIdentity],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    engagement, ws, identity = setup
-    source = _voters_with_faults(tmp_path / "voters.csv", rows=300)
-    monkeypatch.setattr(party, "SIDE_PROCESS_MIN_BYTES", 10**12)  # never
-    alone = run_party(engagement, "campaign", source, ws, identity)
-    one = _tokens_by_id(ws).sort(pl.all())
-    monkeypatch.setattr(party, "SIDE_PROCESS_MIN_BYTES", 0)  # always
-    monkeypatch.setattr(party.os, "cpu_count", lambda: 2)
-    split = run_party(engagement, "campaign", source, ws, identity)
-    two = _tokens_by_id(ws).sort(pl.all())
-    assert one.height > 300 and one.equals(two)
-    assert alone.quarantine_reasons == split.quarantine_reasons
-
-
-def test_side_normalizer_equals_canonicalize() -> None:
-    frame = pl.read_csv(VOTERS, infer_schema=False, n_rows=500)
-    fields = {
-        "first_name": "FIRST_NAME",
-        "last_name": "LAST_NAME",
-        "email": "EMAIL",
-        "phone": "PHONE",
-        "dob": {"column": "BIRTH_DATE", "format": "%m/%d/%Y"},
-        "street": "RES_STREET",
-    }
-    with SideNormalizer() as side:
-        split = side.canonicalize(frame, fields)
-    alone = canonicalize(frame.lazy(), fields).collect()
-    assert split.select(alone.columns).equals(alone)
