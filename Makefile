@@ -14,6 +14,7 @@ $(STAMP): requirements.lock pyproject.toml setup.py hashing/_native.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@$(BIN)/python -c "from hashing import _crypto; print('token engine:', 'compiled batch loop' if _crypto.native_available() else 'fallback (hashing/_native.c not built: no C compiler or OpenSSL headers)')"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -209,14 +209,25 @@ def _truthy(expr: pl.Expr) -> pl.Expr:
 
 
 def _segment_column(frame: pl.DataFrame, mapping: CampaignInput) -> pl.Series:
-    """:func:`segment_bitsets` of ``frame``, deciding truthiness once per distinct value."""
+    """:func:`segment_bitsets` of ``frame``, deciding truthiness once per distinct value.
+
+    Each column's distinct values, then each column's flags, are found in one query for
+    all columns (polars runs the columns side by side)."""
+    columns = list(mapping.segments.values())
+    if not columns:
+        return pl.Series("segments", np.zeros(frame.height, dtype=np.uint64))
+    distinct = frame.select(pl.col(c).unique().implode() for c in columns).row(0)
+    truthy = [
+        pl.Series(values, dtype=frame.schema[c]).to_frame("v").filter(_truthy(pl.col("v")))
+        for c, values in zip(columns, distinct, strict=True)
+    ]
+    flags = frame.select(
+        pl.col(c).is_in(t.to_series().implode()).fill_null(False).alias(f"f{i}")
+        for i, (c, t) in enumerate(zip(columns, truthy, strict=True))
+    )
     bits = np.zeros(frame.height, dtype=np.uint64)
-    for i, column in enumerate(mapping.segments.values()):
-        values = frame.get_column(column)
-        distinct = values.drop_nulls().unique().to_frame("v")
-        truthy = distinct.filter(_truthy(pl.col("v"))).to_series()
-        flags = values.is_in(truthy.implode()).fill_null(False).to_numpy()
-        bits[flags] |= np.uint64(1 << i)
+    for i in range(len(columns)):
+        bits[flags.get_column(f"f{i}").to_numpy()] |= np.uint64(1 << i)
     return pl.Series("segments", bits)
 
 
