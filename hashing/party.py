@@ -340,7 +340,12 @@ def run_party(
         keep = list(
             dict.fromkeys(["_row", mapping.id_column, payload_column, *fields_used, VARIANTS])
         )
-        canonical = shuffled(canonical.select(keep).with_columns(reasons.alias("_reason")))
+        # Only compound surnames keep their variants list (the others' single variant is
+        # the surname itself), which makes the shuffle's gather of it cheap.
+        compound = pl.when(pl.col(VARIANTS).list.len() > 1).then(pl.col(VARIANTS))
+        canonical = shuffled(
+            canonical.select(keep).with_columns(compound.alias(VARIANTS), reasons.alias("_reason"))
+        )
         canonical = canonical.with_columns(random_refs(rows_in))
         candidates = canonical.filter(pl.col("_reason").is_null())
 

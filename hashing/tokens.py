@@ -199,11 +199,18 @@ def _surname_rows(canonical: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     """(row index, last_name) with one row per surname variant, and the multi-variant flag.
 
     Most surnames have one variant; only the compound ones (a few percent) are exploded,
-    so the surname recipes cost about one row per record, not a full explode.
+    so the surname recipes cost about one row per record, not a full explode. A row
+    whose variants list is null has its ``last_name`` as its only variant (a caller may
+    keep the lists of compound surnames only: the first variant is the surname itself).
     """
-    rows = canonical.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW), VARIANTS_COL)
     variants = pl.col(VARIANTS_COL)
-    main = rows.select(ROW, variants.list.first().alias("last_name"))
+    first = variants.list.first()
+    if "last_name" in canonical.columns:
+        first = pl.coalesce(first, pl.col("last_name").cast(pl.String))
+    rows = canonical.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW), first.alias("last_name"), variants
+    )
+    main = rows.select(ROW, "last_name")
     multi = rows.filter(variants.list.len() > 1)
     extra = multi.select(ROW, variants.list.slice(1).alias("last_name")).explode("last_name")
     flags = pl.concat(
