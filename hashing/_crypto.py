@@ -192,12 +192,12 @@ def hmac_sha256_columns(jobs: Sequence[tuple[pl.Series, bytes]]) -> list[pl.Seri
             [s.to_frame("m").lazy().select(hmac_sha256_expr(pl.col("m"), k)) for s, k in jobs]
         )
         return [d.to_series().alias(s.name) for d, (s, _) in zip(done, jobs, strict=True)]
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    tasks: list[tuple[int, pl.Series, bytes]] = []
-    for i, (series, key) in enumerate(jobs):
-        step = max(1, -(-series.len() // workers))
-        for start in range(0, max(series.len(), 1), step):
-            tasks.append((i, series.slice(start, step), key))
+    workers = _workers()
+    tasks = [
+        (i, series.slice(start, stop - start), key)
+        for i, (series, key) in enumerate(jobs)
+        for start, stop in _row_ranges(series.len(), workers) or [(0, 0)]
+    ]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pieces = list(pool.map(lambda t: hmac_sha256_series(t[1], t[2]), tasks))
     out: list[list[pl.Series]] = [[] for _ in jobs]
@@ -207,6 +207,17 @@ def hmac_sha256_columns(jobs: Sequence[tuple[pl.Series, bytes]]) -> list[pl.Seri
 
 
 JoinedTokens = tuple[pl.Series, np.ndarray, np.ndarray]
+
+
+def _workers() -> int:
+    """Threads for the compiled loops: one per core (at most 8)."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _row_ranges(n: int, parts: int) -> list[tuple[int, int]]:
+    """``n`` rows cut in at most ``parts`` ranges of nearly equal length (none if empty)."""
+    step = max(1, -(-n // parts))
+    return [(start, min(n, start + step)) for start in range(0, n, step)]
 
 
 def hmac_sha256_joined(
@@ -235,7 +246,7 @@ class JoinedHasher:
 
     def __init__(self, separator: bytes) -> None:
         self.separator = separator
-        self.workers = max(1, min(os.cpu_count() or 1, 8))
+        self.workers = _workers()
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> JoinedHasher:
@@ -261,17 +272,9 @@ class JoinedHasher:
             (v[0], req, *v[1:]) for v, req in zip(map(_string_view, columns), required, strict=True)
         ]
         n = columns[0].len() if columns else 0
-        step = max(1, -(-n // self.workers))
         futures = [
-            pool.submit(
-                native.hmac_sha256_joined,
-                hexkey,
-                views,
-                self.separator,
-                start,
-                min(n, start + step),
-            )
-            for start in range(0, n, step)
+            pool.submit(native.hmac_sha256_joined, hexkey, views, self.separator, start, stop)
+            for start, stop in _row_ranges(n, self.workers)
         ]
 
         def collect() -> JoinedTokens:
@@ -291,17 +294,25 @@ class JoinedHasher:
         return collect
 
 
-def _joined_by_messages(
-    columns: Sequence[pl.Series], required: Sequence[bool], key: bytes, separator: bytes
-) -> JoinedTokens:
-    """The fallback of :class:`JoinedHasher`: join the messages, then hash them."""
+def joined_message(
+    columns: Sequence[pl.Series], required: Sequence[bool], separator: str
+) -> pl.Series:
+    """The message a joined-HMAC job hashes: the components joined by ``separator``, an
+    optional null as empty text, null where a required component is null."""
     frame = pl.DataFrame([c.alias(f"c{i}") for i, c in enumerate(columns)])
     parts = [
         pl.col(f"c{i}") if req else pl.col(f"c{i}").fill_null("") for i, req in enumerate(required)
     ]
-    message = frame.select(
-        pl.concat_str(parts, separator=separator.decode(), ignore_nulls=False)
+    return frame.select(
+        pl.concat_str(parts, separator=separator, ignore_nulls=False).alias("message")
     ).to_series()
+
+
+def _joined_by_messages(
+    columns: Sequence[pl.Series], required: Sequence[bool], key: bytes, separator: bytes
+) -> JoinedTokens:
+    """The fallback of :class:`JoinedHasher`: join the messages, then hash them."""
+    message = joined_message(columns, required, separator.decode())
     mask = message.is_not_null().to_numpy()
     tokens = hmac_sha256_series(message.filter(mask), key).alias("token")
     return tokens, mask, tokens.hash().to_numpy()

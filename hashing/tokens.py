@@ -30,7 +30,7 @@ import jellyfish
 import numpy as np
 import polars as pl
 
-from hashing._crypto import JoinedHasher
+from hashing._crypto import JoinedHasher, joined_message
 from hashing.errors import InputError
 from hashing.normalize._common import by_distinct
 
@@ -61,10 +61,22 @@ def _per_value(func: Callable[[str], str]) -> Callable[[pl.Series], pl.Series]:
     return apply
 
 
+def _present_only(func: Callable[[pl.Series], pl.Series]) -> Callable[[pl.Series], pl.Series]:
+    """``func`` applied to the non-null values of a column; nulls stay null."""
+
+    def apply(values: pl.Series) -> pl.Series:
+        present = values.is_not_null()
+        out = pl.Series(values.name, [None] * values.len(), pl.String)
+        if not present.any():
+            return out
+        return out.scatter(present.arg_true(), func(values.filter(present)))
+
+    return apply
+
+
 def _map_distinct(series: pl.Series, func: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """``func`` computed once per distinct value of ``series`` and spread back over its rows."""
-    distinct = series.drop_nulls().unique()
-    return series.replace_strict(distinct, func(distinct), default=None, return_dtype=pl.String)
+    return by_distinct(series, _present_only(func))
 
 
 def _distinct_expr(func: Callable[[pl.Series], pl.Series]) -> Callable[[pl.Expr], pl.Expr]:
@@ -165,11 +177,8 @@ def component_series(
     def on_distinct(distinct: pl.Series) -> pl.Series:
         if transform in DISTINCT_TRANSFORMS:
             text = distinct.to_frame(field_name).select(_as_text(pl.col(field_name), dtype))
-            coded = DISTINCT_TRANSFORMS[transform](text.to_series().drop_nulls())
-            values = pl.Series(field_name, [None] * distinct.len(), pl.String)
-            present = distinct.is_not_null()
-            values = values.scatter(present.arg_true(), coded) if present.any() else values
-            return _blank_to_null(values)
+            coded = _present_only(DISTINCT_TRANSFORMS[transform])(text.to_series())
+            return _blank_to_null(coded)
         expr = component_expr(transform, field_name, dtype)
         return distinct.to_frame(field_name).select(expr).to_series()
 
@@ -236,18 +245,12 @@ class RecipeParts:
 
 def recipe_parts(
     canonical: pl.DataFrame, recipes: Sequence[RecipeLike], *, cleaned: bool = False
-) -> list[RecipeParts]:
-    """Each recipe's component columns (see :func:`iter_recipe_parts`)."""
-    return list(iter_recipe_parts(canonical, recipes, cleaned=cleaned))
-
-
-def iter_recipe_parts(
-    canonical: pl.DataFrame, recipes: Sequence[RecipeLike], *, cleaned: bool = False
 ) -> Iterator[RecipeParts]:
     """Each recipe's component columns, one row per record (per surname variant where
     the recipe uses the surname). Every component (``core(street)``,
     ``nysiis(last_name)``...) is computed once and shared by the recipes that use it.
-    ``cleaned``: see :func:`component_series`.
+    Yielded one recipe at a time, so a caller can hash one recipe while the next one's
+    components are computed. ``cleaned``: see :func:`component_series`.
     """
     schema = canonical.schema
     for recipe in recipes:
@@ -305,16 +308,8 @@ def recipe_messages(
     """
     out: list[pl.DataFrame] = []
     for parts in recipe_parts(canonical, recipes, cleaned=cleaned):
-        columns = [c.alias(f"c{i}") for i, c in enumerate(parts.components)]
-        message = pl.concat_str(
-            [
-                pl.col(c.name) if req else pl.col(c.name).fill_null("")
-                for c, req in zip(columns, parts.required, strict=True)
-            ],
-            separator=UNIT_SEPARATOR,
-            ignore_nulls=False,
-        )
-        rows = pl.DataFrame([parts.rows, *columns]).select(ROW, message.alias("message"))
+        message = joined_message(parts.components, parts.required, UNIT_SEPARATOR)
+        rows = pl.DataFrame([parts.rows, message])
         out.append(_dedupe(rows, parts.dedupe, "message").drop_nulls("message"))
     return out
 
@@ -396,9 +391,7 @@ def recipe_tokens(
         # ready, while the next recipe's components are computed here.
         pending = [
             (p, hasher.submit(p.components, p.required, keys[r.name]))
-            for r, p in zip(
-                recipes, iter_recipe_parts(canonical, recipes, cleaned=cleaned), strict=True
-            )
+            for r, p in zip(recipes, recipe_parts(canonical, recipes, cleaned=cleaned), strict=True)
         ]
         for recipe, (p, result) in zip(recipes, pending, strict=True):
             tokens, mask, hashes = result()
