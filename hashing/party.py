@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import mmap
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from hashing import _crypto
+from hashing.artifacts import artifact_paths
 from hashing.canonical import USABLE_FIELDS, VARIANTS, canonicalize, usable_mask
 from hashing.engagement import Engagement
 from hashing.engagement_model import CampaignInput, OperatorInput, Recipe
@@ -317,130 +318,145 @@ def run_party(
     rows_in = frame.height
     notes: dict[str, int] = {}
     measurement = party_bundle(engagement, "measurement")
-    # Sealing runs on a worker thread without the interpreter lock, beside the work
-    # here: the campaign's labels while the names are normalized, the operator's box
-    # lists (only those of usable rows can be sealed) while tokens are hashed.
-    with ThreadPoolExecutor(max_workers=1) as sealer:
-        if role == "campaign":
-            frame = frame.with_columns(_segment_column(frame, mapping))
-            payload_column = "segments"
-            seal_k = seal_key(identity, measurement, eid, "segments")
-            labels = frame.get_column("segments")
-            sealing = sealer.submit(seal_labels, labels, seal_k, eid, len(mapping.segments))
-        else:
-            frame, notes = _box_lists(frame, mapping, boxes_path)
-            payload_column = "box_ids"
-
-        say("normalizing")
-        canonical = canonicalize(frame.lazy(), fields).collect()
-        reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
-        # Shuffled once, here: every frame derived from it (tokens, payloads) then follows
-        # a random order, so no output's row order reveals the input's (e.g. alphabetical).
-        fields_used = [f for f in CANONICAL_FIELDS if f in used]
-        keep = list(
-            dict.fromkeys(["_row", mapping.id_column, payload_column, *fields_used, VARIANTS])
-        )
-        # Only compound surnames keep their variants list (the others' single variant is
-        # the surname itself), which makes the shuffle's gather of it cheap.
-        compound = pl.when(pl.col(VARIANTS).list.len() > 1).then(pl.col(VARIANTS))
-        canonical = shuffled(
-            canonical.select(keep).with_columns(compound.alias(VARIANTS), reasons.alias("_reason"))
-        )
-        canonical = canonical.with_columns(random_refs(rows_in))
-        candidates = canonical.filter(pl.col("_reason").is_null())
-
-        say("tokenizing")
-        secret = link_secret(
-            identity,
-            party_bundle(engagement, "operator" if role == "campaign" else "campaign"),
-            eid,
-        )
-        recipes = list(engagement.recipes)
-        keys = {r.name: recipe_key(secret, r.canonical_spec()) for r in recipes}
-        hashed = recipes
-        if role == "campaign":
-            keys[GROUP_RECIPE.name] = recipe_key(secret, GROUP_RECIPE.canonical_spec())
-            hashed = [*recipes, GROUP_RECIPE]
-        else:
-            max_boxes = mapping.boxes.max_boxes if mapping.boxes else 1
-            seal_k = seal_key(identity, measurement, eid, "boxes")
-            boxes = candidates.get_column("box_ids")
-            sealing = sealer.submit(seal_box_lists, boxes, seal_k, eid, max_boxes)
-        results = recipe_tokens(
-            candidates,
-            hashed,
-            keys,
-            frequency_ceiling=engagement.tokens.frequency_ceiling,
-            cleaned=True,  # straight from canonicalize
-            unguarded=[GROUP_RECIPE.name],  # guarded below, among the rows kept
-        )
-        say("sealing")
-        sealed = sealing.result()
-    if role == "campaign":  # sealed in input order: follow the rows to the candidates
-        sealed = sealed.gather(candidates.get_column("_row").cast(pl.Int64) - 1)
-
-    linked = results[: len(recipes)]
-    has_token = rows_with_token(candidates.height, linked)
-    tokens = long_tokens(candidates.get_column("ref"), recipes, linked)
-    payloads = candidates.select("ref").with_columns(
-        sealed.alias("sealed_segments" if role == "campaign" else "sealed_boxes")
-    )
-    if role == "campaign":
-        # The household group counts only the rows that are published.
-        group_rows = results[-1].rows.get_column(ROW).to_numpy()
-        group_tokens = guarded(
-            results[-1], engagement.tokens.frequency_ceiling, has_token.to_numpy()[group_rows]
-        )
-        group = group_tokens.rows.rename({"token": "group"})
-        payloads = (
-            payloads.with_row_index(ROW)
-            .join(group, on=ROW, how="left", maintain_order="left")
-            .drop(ROW)
-        )
-    kept = candidates.filter(has_token)
-    payloads = payloads.filter(has_token)
-    quarantined = pl.concat(
-        [
-            canonical.filter(pl.col("_reason").is_not_null()),
-            candidates.filter(~has_token).with_columns(_reason=pl.lit("no_token")),
-        ]
-    )
-
-    say("writing artifacts")
-    workspace.private.mkdir(parents=True, exist_ok=True)
-    crosswalk = kept.select("ref", pl.col(mapping.id_column).cast(pl.String).alias("id"), "_row")
-    rejected = quarantined.sort("_row").select(
-        pl.col("_row").alias("row"),
-        pl.col(mapping.id_column).cast(pl.String).alias("id"),
-        pl.col("_reason").alias("reason"),
-    )
     names = (f"{role}.tokens", f"{role}.payloads")
-    # The two artifacts are written side by side with the private files: hashing and
-    # syncing a file run without the interpreter lock.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        writes = [
-            pool.submit(
-                workspace.write,
-                frame_out,
-                name,
-                kind=kind,
-                engagement_id=eid,
-                producer=identity,
-                recipients=["matcher"],
-                # References, tokens and sealed blobs are random bytes: nothing to
-                # compress and no useful minimum or maximum, so no time spent on either.
-                compression="uncompressed",
-                statistics=False,
+
+    def publish(frame_out: pl.DataFrame, name: str, kind: str) -> None:
+        workspace.write(
+            frame_out,
+            name,
+            kind=kind,
+            engagement_id=eid,
+            producer=identity,
+            recipients=["matcher"],
+            # References, tokens and sealed blobs are random bytes: nothing to compress
+            # and no useful minimum or maximum, so no time spent on either.
+            compression="uncompressed",
+            statistics=False,
+        )
+
+    # Two worker threads run beside the work here, without the interpreter lock: one
+    # seals (the campaign's labels while the names are normalized, the operator's box
+    # lists — only usable rows' can be sealed — while tokens are hashed), the other
+    # publishes the token artifact as soon as the tokens exist, so that encoding, hashing
+    # and syncing its few hundred MB overlap the payloads' preparation.
+    with ThreadPoolExecutor(max_workers=2) as workers:
+        writing_tokens: Future[None] | None = None
+        try:
+            if role == "campaign":
+                frame = frame.with_columns(_segment_column(frame, mapping))
+                payload_column = "segments"
+                seal_k = seal_key(identity, measurement, eid, "segments")
+                labels = frame.get_column("segments")
+                sealing = workers.submit(seal_labels, labels, seal_k, eid, len(mapping.segments))
+            else:
+                frame, notes = _box_lists(frame, mapping, boxes_path)
+                payload_column = "box_ids"
+
+            say("normalizing")
+            canonical = canonicalize(frame.lazy(), fields).collect()
+            reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
+            # Shuffled once, here: every frame derived from it (tokens, payloads) then
+            # follows a random order, so no output's row order reveals the input's (e.g.
+            # alphabetical).
+            fields_used = [f for f in CANONICAL_FIELDS if f in used]
+            keep = list(
+                dict.fromkeys(["_row", mapping.id_column, payload_column, *fields_used, VARIANTS])
             )
-            for frame_out, name, kind in (
-                (tokens, names[0], "tokens"),
-                (payloads, names[1], f"{role}_payloads"),
+            # Only compound surnames keep their variants list (the others' single variant
+            # is the surname itself), which makes the shuffle's gather of it cheap.
+            compound = pl.when(pl.col(VARIANTS).list.len() > 1).then(pl.col(VARIANTS))
+            canonical = shuffled(
+                canonical.select(keep).with_columns(
+                    compound.alias(VARIANTS), reasons.alias("_reason")
+                )
             )
-        ]
-        crosswalk.write_parquet(workspace.private / "crosswalk.parquet", compression="uncompressed")
-        rejected.write_parquet(workspace.private / "quarantine.parquet")
-        for write in writes:
-            write.result()
+            canonical = canonical.with_columns(random_refs(rows_in))
+            candidates = canonical.filter(pl.col("_reason").is_null())
+
+            say("tokenizing")
+            secret = link_secret(
+                identity,
+                party_bundle(engagement, "operator" if role == "campaign" else "campaign"),
+                eid,
+            )
+            recipes = list(engagement.recipes)
+            keys = {r.name: recipe_key(secret, r.canonical_spec()) for r in recipes}
+            hashed = recipes
+            if role == "campaign":
+                keys[GROUP_RECIPE.name] = recipe_key(secret, GROUP_RECIPE.canonical_spec())
+                hashed = [*recipes, GROUP_RECIPE]
+            else:
+                max_boxes = mapping.boxes.max_boxes if mapping.boxes else 1
+                seal_k = seal_key(identity, measurement, eid, "boxes")
+                boxes = candidates.get_column("box_ids")
+                sealing = workers.submit(seal_box_lists, boxes, seal_k, eid, max_boxes)
+            results = recipe_tokens(
+                candidates,
+                hashed,
+                keys,
+                frequency_ceiling=engagement.tokens.frequency_ceiling,
+                cleaned=True,  # straight from canonicalize
+                unguarded=[GROUP_RECIPE.name],  # guarded below, among the rows kept
+            )
+            linked = results[: len(recipes)]
+            tokens = long_tokens(candidates.get_column("ref"), recipes, linked)
+            writing_tokens = workers.submit(publish, tokens, names[0], "tokens")
+
+            say("sealing")
+            sealed = sealing.result()
+            if role == "campaign":  # sealed in input order: follow the rows to the candidates
+                sealed = sealed.gather(candidates.get_column("_row").cast(pl.Int64) - 1)
+            has_token = rows_with_token(candidates.height, linked)
+            payloads = candidates.select("ref").with_columns(
+                sealed.alias("sealed_segments" if role == "campaign" else "sealed_boxes")
+            )
+            if role == "campaign":
+                # The household group counts only the rows that are published.
+                group_rows = results[-1].rows.get_column(ROW).to_numpy()
+                group_tokens = guarded(
+                    results[-1],
+                    engagement.tokens.frequency_ceiling,
+                    has_token.to_numpy()[group_rows],
+                )
+                group = group_tokens.rows.rename({"token": "group"})
+                payloads = (
+                    payloads.with_row_index(ROW)
+                    .join(group, on=ROW, how="left", maintain_order="left")
+                    .drop(ROW)
+                )
+            kept = candidates.filter(has_token)
+            payloads = payloads.filter(has_token)
+            quarantined = pl.concat(
+                [
+                    canonical.filter(pl.col("_reason").is_not_null()),
+                    candidates.filter(~has_token).with_columns(_reason=pl.lit("no_token")),
+                ]
+            )
+
+            say("writing artifacts")
+            writing_payloads = workers.submit(publish, payloads, names[1], f"{role}_payloads")
+            workspace.private.mkdir(parents=True, exist_ok=True)
+            crosswalk = kept.select(
+                "ref", pl.col(mapping.id_column).cast(pl.String).alias("id"), "_row"
+            )
+            rejected = quarantined.sort("_row").select(
+                pl.col("_row").alias("row"),
+                pl.col(mapping.id_column).cast(pl.String).alias("id"),
+                pl.col("_reason").alias("reason"),
+            )
+            crosswalk.write_parquet(
+                workspace.private / "crosswalk.parquet", compression="uncompressed"
+            )
+            rejected.write_parquet(workspace.private / "quarantine.parquet")
+            writing_tokens.result()
+            writing_payloads.result()
+        except BaseException:
+            # A failed run leaves no half publication behind: a token artifact without
+            # its payloads would only stall the matcher.
+            if writing_tokens is not None:
+                wait([writing_tokens])
+                _withdraw(workspace, names[0])
+            raise
     counts = quarantined.group_by("_reason").len()
     summary = PartySummary(
         role=role,
@@ -458,6 +474,12 @@ def run_party(
     if not summary.reconciles:  # pragma: no cover - an invariant, kept loud on purpose
         raise InputError("row counts do not reconcile; nothing should have been lost")
     return summary
+
+
+def _withdraw(workspace: Workspace, name: str) -> None:
+    """Remove an artifact (data and manifest) from the outbox, if it is there."""
+    for path in artifact_paths(workspace.outbox / name):
+        path.unlink(missing_ok=True)
 
 
 def _quarantine_reasons(

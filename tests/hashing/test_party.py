@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hashing import _crypto
+from hashing import _crypto, party
 from hashing.engagement import Engagement, load_engagement
 from hashing.keys import PartyIdentity, ScryptParams
 from hashing.party import run_party
@@ -103,3 +103,24 @@ def test_fallback_paths_give_the_same_tokens(
     slow = _tokens_by_id(ws).sort(pl.all())
     assert fast.height > 300
     assert fast.equals(slow)
+
+
+def test_a_run_that_fails_after_publishing_tokens_withdraws_them(
+    setup: tuple[Engagement, Workspace, PartyIdentity],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engagement, ws, identity = setup
+    source = _voters_with_faults(tmp_path / "voters.csv", rows=50)
+    for leftover in ws.outbox.glob("campaign.*"):
+        leftover.unlink()
+
+    def broken(*args: object, **kwargs: object) -> pl.Series:
+        raise RuntimeError("simulated failure after the tokens were published")
+
+    # The token artifact is written while the payloads are prepared; when that
+    # preparation fails, the run must not leave a token file without payloads.
+    monkeypatch.setattr(party, "rows_with_token", broken)
+    with pytest.raises(RuntimeError, match="simulated"):
+        run_party(engagement, "campaign", source, ws, identity)
+    assert sorted(p.name for p in ws.outbox.glob("campaign.*")) == []
