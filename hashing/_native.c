@@ -16,6 +16,11 @@
  *   aes256gcm_seal_many(key, plaintexts, pt_len, aad, nonces) -> bytes
  *       AES-256-GCM of each pt_len-byte plaintext under one key and AAD with its own
  *       12-byte nonce; records nonce || ciphertext || tag, end to end.
+ *   dense_codes(hashes) -> (codes, firsts)
+ *       For a column's 64-bit value hashes: each row's code (0, 1, 2... in order of
+ *       first appearance) and the row where each code first appears — the distinct
+ *       values of a column and the way back to every row, in one pass over a hash table.
+ *       Not cryptographic; the caller checks a second hash against collisions.
  *
  * The hashing and the cipher are OpenSSL's (SHA-256 and AES-GCM with the CPU's SHA and
  * AES instructions where present); only the loops and the HMAC padding are ours, and
@@ -26,6 +31,7 @@
 #include <Python.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define OPENSSL_SUPPRESS_DEPRECATED
@@ -426,6 +432,132 @@ done:
     return out;
 }
 
+/* Open addressing over 64-bit hashes that are already well mixed: the low bits index
+ * the table, kept at most half full. `slot_code` holds code + 1 (0: empty). */
+typedef struct {
+    uint64_t *keys;
+    uint32_t *slot_code;
+    size_t mask;
+} code_table;
+
+static int
+table_alloc(code_table *t, size_t capacity)
+{
+    t->keys = (uint64_t *)malloc(capacity * sizeof(uint64_t));
+    t->slot_code = (uint32_t *)calloc(capacity, sizeof(uint32_t));
+    t->mask = capacity - 1;
+    return t->keys != NULL && t->slot_code != NULL;
+}
+
+static void
+table_free(code_table *t)
+{
+    free(t->keys);
+    free(t->slot_code);
+}
+
+static void
+table_put(code_table *t, uint64_t key, uint32_t code)
+{
+    size_t i = (size_t)key & t->mask;
+    while (t->slot_code[i] != 0)
+        i = (i + 1) & t->mask;
+    t->keys[i] = key;
+    t->slot_code[i] = code + 1;
+}
+
+static PyObject *
+dense_codes(PyObject *self, PyObject *args)
+{
+    Py_buffer hashes;
+    if (!PyArg_ParseTuple(args, "y*", &hashes))
+        return NULL;
+    PyObject *result = NULL, *codes_out = NULL;
+    uint32_t *firsts = NULL;
+    if (hashes.len % 8 != 0 || (uintptr_t)hashes.buf % _Alignof(uint64_t) != 0) {
+        PyErr_SetString(PyExc_ValueError, "hashes must be an aligned uint64 buffer");
+        goto done;
+    }
+    Py_ssize_t n = hashes.len / 8;
+    if ((uint64_t)n >= UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "too many rows for 32-bit codes");
+        goto done;
+    }
+    codes_out = PyBytes_FromStringAndSize(NULL, n * 4);
+    if (codes_out == NULL)
+        goto done;
+    uint32_t *codes = (uint32_t *)PyBytes_AS_STRING(codes_out);
+    const uint64_t *h = (const uint64_t *)hashes.buf;
+    size_t firsts_cap = 1024;
+    firsts = (uint32_t *)malloc(firsts_cap * sizeof(uint32_t));
+    code_table table;
+    int ok = firsts != NULL && table_alloc(&table, 2048);
+    uint32_t distinct = 0;
+
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t row = 0; ok && row < n; row++) {
+        uint64_t key = h[row];
+        size_t i = (size_t)key & table.mask;
+        uint32_t found = 0;
+        while (table.slot_code[i] != 0) {
+            if (table.keys[i] == key) {
+                found = table.slot_code[i];
+                break;
+            }
+            i = (i + 1) & table.mask;
+        }
+        if (found) {
+            codes[row] = found - 1;
+            continue;
+        }
+        if (distinct == firsts_cap) {
+            uint32_t *grown = (uint32_t *)realloc(firsts, 2 * firsts_cap * sizeof(uint32_t));
+            if (grown == NULL) {
+                ok = 0;
+                break;
+            }
+            firsts = grown;
+            firsts_cap *= 2;
+        }
+        firsts[distinct] = (uint32_t)row;
+        codes[row] = distinct;
+        table.keys[i] = key;
+        table.slot_code[i] = distinct + 1;
+        distinct++;
+        if ((size_t)distinct * 2 > table.mask + 1) { /* keep the table at most half full */
+            code_table bigger;
+            if (!table_alloc(&bigger, (table.mask + 1) * 4)) {
+                table_free(&bigger);
+                ok = 0;
+                break;
+            }
+            for (uint32_t c = 0; c < distinct; c++)
+                table_put(&bigger, h[firsts[c]], c);
+            table_free(&table);
+            table = bigger;
+        }
+    }
+    if (firsts != NULL)
+        table_free(&table);
+    Py_END_ALLOW_THREADS
+
+    if (!ok) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *firsts_out = PyBytes_FromStringAndSize((const char *)firsts, (Py_ssize_t)distinct * 4);
+    if (firsts_out == NULL)
+        goto done;
+    result = Py_BuildValue("(NN)", codes_out, firsts_out);
+    codes_out = NULL; /* now owned by the tuple */
+
+done:
+    Py_XDECREF(codes_out);
+    free(firsts);
+    PyBuffer_Release(&hashes);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"hmac_sha256_many", hmac_sha256_many, METH_VARARGS,
      "hmac_sha256_many(key, offsets, data) -> 32 bytes per message, end to end"},
@@ -433,12 +565,14 @@ static PyMethodDef methods[] = {
      "hmac_sha256_joined(key, columns, separator, start, stop) -> (digests, present)"},
     {"aes256gcm_seal_many", aes256gcm_seal_many, METH_VARARGS,
      "aes256gcm_seal_many(key, plaintexts, pt_len, aad, nonces) -> nonce||ct||tag records"},
+    {"dense_codes", dense_codes, METH_VARARGS,
+     "dense_codes(hashes) -> (uint32 code per row, uint32 first row per code)"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "hashing._native",
-    "Batch loops over OpenSSL's SHA-256 and AES-GCM for the party-side hot path.", -1,
+    "Batch loops for the party-side hot path: HMAC, AES-GCM sealing, distinct codes.", -1,
     methods,
 };
 

@@ -19,6 +19,8 @@ from importlib import resources
 import polars as pl
 from anyascii import anyascii
 
+from hashing import _crypto
+
 #: Values that mean "nothing was entered", compared after text cleaning (uppercase, single
 #: spaces, punctuation turned into spaces). They become null in every text field.
 PLACEHOLDERS: frozenset[str] = frozenset(
@@ -103,14 +105,25 @@ def distinct_codes(series: pl.Series) -> tuple[pl.Series, pl.Series]:
     independent 64-bit hash; if any differs (a collision of the first hash, about one
     chance in ten million for a million distinct values) the exact, slower way is taken.
     """
-    frame = pl.DataFrame(
-        {"h": series.hash(seed=_SEED), "check": series.hash(seed=_CHECK_SEED), "v": series}
-    )
+    hashes = series.hash(seed=_SEED)
+    native = _crypto.dense_codes(hashes)
+    if native is not None:
+        codes, firsts = native
+        check = series.hash(seed=_CHECK_SEED)
+        if check.gather(firsts).gather(codes).equals(check):
+            return codes, series.gather(firsts)
+        return _exact_codes(series)
+    frame = pl.DataFrame({"h": hashes, "check": series.hash(seed=_CHECK_SEED), "v": series})
     first = frame.filter(pl.col("h").is_first_distinct())
     table = first.select("h", pl.int_range(pl.len(), dtype=pl.UInt32).alias("code"))
     codes = frame.select("h").join(table, on="h", how="left", maintain_order="left")["code"]
     if first.get_column("check").gather(codes).equals(frame.get_column("check")):
         return codes, first.get_column("v")
+    return _exact_codes(series)
+
+
+def _exact_codes(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """:func:`distinct_codes` by comparing the values themselves (the slow, sure way)."""
     distinct = series.unique(maintain_order=True)
     table = pl.DataFrame(
         {"v": distinct, "code": pl.int_range(distinct.len(), dtype=pl.UInt32, eager=True)}

@@ -207,3 +207,49 @@ def test_native_joined_refuses_a_long_separator_and_a_short_key() -> None:
         _native.hmac_sha256_joined(b"k", columns, b"\x1f", 0, 3)
     with pytest.raises(_crypto.BadKey):
         _crypto.hmac_sha256_joined([([column], [True], b"short")], b"\x1f")
+
+
+def _codes_by_dict(hashes: list[int]) -> tuple[list[int], list[int]]:
+    seen: dict[int, int] = {}
+    codes, firsts = [], []
+    for row, h in enumerate(hashes):
+        if h not in seen:
+            seen[h] = len(firsts)
+            firsts.append(row)
+        codes.append(seen[h])
+    return codes, firsts
+
+
+@native
+@settings(max_examples=60, deadline=None)
+@given(
+    hashes=st.lists(
+        st.one_of(
+            st.sampled_from([0, 1, 2**63, 2**64 - 1, 4096, 8192]),  # same low bits: probing
+            st.integers(min_value=0, max_value=2**64 - 1),
+        ),
+        max_size=300,
+    )
+)
+def test_dense_codes_number_values_by_first_appearance(hashes: list[int]) -> None:
+    from hashing import _native
+
+    codes, firsts = _native.dense_codes(np.array(hashes, dtype=np.uint64))
+    want_codes, want_firsts = _codes_by_dict(hashes)
+    assert np.frombuffer(codes, dtype=np.uint32).tolist() == want_codes
+    assert np.frombuffer(firsts, dtype=np.uint32).tolist() == want_firsts
+
+
+@native
+def test_dense_codes_grow_past_the_first_table() -> None:
+    from hashing import _native
+
+    rng = np.random.default_rng(7)
+    distinct = rng.integers(0, 2**63, size=50_000, dtype=np.uint64) * np.uint64(2)
+    hashes = distinct[rng.integers(0, distinct.size, size=200_000)]
+    codes, firsts = _native.dense_codes(hashes)
+    want_codes, want_firsts = _codes_by_dict(hashes.tolist())
+    assert np.frombuffer(codes, dtype=np.uint32).tolist() == want_codes
+    assert np.frombuffer(firsts, dtype=np.uint32).tolist() == want_firsts
+    with pytest.raises(ValueError, match="uint64"):
+        _native.dense_codes(b"123")

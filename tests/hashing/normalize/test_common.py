@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hashing import _crypto
 from hashing.normalize import _common
 from hashing.normalize._common import (
     by_distinct,
@@ -25,6 +26,20 @@ def test_distinct_codes_rebuild_the_column(values: list[str | None]) -> None:
     codes, distinct = distinct_codes(series)
     assert distinct.gather(codes).to_list() == values
     assert distinct.len() == distinct.n_unique()
+
+
+@PROPERTY_SETTINGS
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from("abc"), st.text(max_size=5))))
+def test_distinct_codes_are_the_same_with_and_without_the_compiled_loop(
+    values: list[str | None],
+) -> None:
+    series = pl.Series(values, dtype=pl.String)
+    fast = distinct_codes(series)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_crypto, "_native", None)
+        slow = distinct_codes(series)
+    assert fast[0].to_list() == slow[0].to_list()  # codes in order of first appearance
+    assert fast[1].to_list() == slow[1].to_list()
 
 
 def test_distinct_codes_survive_a_hash_collision(monkeypatch: pytest.MonkeyPatch) -> None:
