@@ -1,9 +1,9 @@
 """Build hook for the one compiled part of blindlink; everything else is in pyproject.toml.
 
 ``hashing._native`` loops over OpenSSL's SHA-256 and AES-GCM for whole columns at a time,
-and numbers a column's distinct values in one pass (see hashing/_native.c). It is optional: where it cannot be built (no C compiler or no
-OpenSSL headers), blindlink falls back to the pure-Python/Rust paths, which give the same
-bytes, only more slowly.
+and numbers a column's distinct values in one pass (see hashing/_native.c). It is
+optional: where it cannot be built (no C compiler or no OpenSSL headers), blindlink falls
+back to the pure-Python/Rust paths, which give the same results, only more slowly.
 """
 
 from setuptools import Extension, setup
