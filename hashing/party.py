@@ -33,6 +33,7 @@ from hashing.keys import PartyIdentity, PublicBundle, link_secret, recipe_key, s
 from hashing.seal import seal_box_lists, seal_labels
 from hashing.tokens import (
     ROW,
+    RecipeTokens,
     guarded,
     long_tokens,
     recipe_tokens,
@@ -355,22 +356,8 @@ def run_party(
             say("normalizing")
             canonical = canonicalize(frame.lazy(), fields).collect()
             reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
-            # Shuffled once, here: every frame derived from it (tokens, payloads) then
-            # follows a random order, so no output's row order reveals the input's (e.g.
-            # alphabetical).
-            fields_used = [f for f in CANONICAL_FIELDS if f in used]
-            keep = list(
-                dict.fromkeys(["_row", mapping.id_column, payload_column, *fields_used, VARIANTS])
-            )
-            # Only compound surnames keep their variants list (the others' single variant
-            # is the surname itself), which makes the shuffle's gather of it cheap.
-            compound = pl.when(pl.col(VARIANTS).list.len() > 1).then(pl.col(VARIANTS))
-            canonical = shuffled(
-                canonical.select(keep).with_columns(
-                    compound.alias(VARIANTS), reasons.alias("_reason")
-                )
-            )
-            canonical = canonical.with_columns(random_refs(rows_in))
+            keep = [mapping.id_column, payload_column, *(f for f in CANONICAL_FIELDS if f in used)]
+            canonical = _shuffled_rows(canonical, reasons, keep)
             candidates = canonical.filter(pl.col("_reason").is_null())
 
             say("tokenizing")
@@ -407,23 +394,10 @@ def run_party(
             if role == "campaign":  # sealed in input order: follow the rows to the candidates
                 sealed = sealed.gather(candidates.get_column("_row").cast(pl.Int64) - 1)
             has_token = rows_with_token(candidates.height, linked)
-            payloads = candidates.select("ref").with_columns(
-                sealed.alias("sealed_segments" if role == "campaign" else "sealed_boxes")
-            )
-            if role == "campaign":
-                # The household group counts only the rows that are published.
-                group_rows = results[-1].rows.get_column(ROW).to_numpy()
-                group_tokens = guarded(
-                    results[-1],
-                    engagement.tokens.frequency_ceiling,
-                    has_token.to_numpy()[group_rows],
-                )
-                group = group_tokens.rows.rename({"token": "group"})
-                payloads = (
-                    payloads.with_row_index(ROW)
-                    .join(group, on=ROW, how="left", maintain_order="left")
-                    .drop(ROW)
-                )
+            group = None
+            if role == "campaign":  # the household group counts only the rows published
+                group = _group_tokens(results[-1], has_token, engagement.tokens.frequency_ceiling)
+            payloads = _payloads(role, candidates.get_column("ref"), sealed, group)
             kept = candidates.filter(has_token)
             payloads = payloads.filter(has_token)
             quarantined = pl.concat(
@@ -435,19 +409,7 @@ def run_party(
 
             say("writing artifacts")
             writing_payloads = workers.submit(publish, payloads, names[1], f"{role}_payloads")
-            workspace.private.mkdir(parents=True, exist_ok=True)
-            crosswalk = kept.select(
-                "ref", pl.col(mapping.id_column).cast(pl.String).alias("id"), "_row"
-            )
-            rejected = quarantined.sort("_row").select(
-                pl.col("_row").alias("row"),
-                pl.col(mapping.id_column).cast(pl.String).alias("id"),
-                pl.col("_reason").alias("reason"),
-            )
-            crosswalk.write_parquet(
-                workspace.private / "crosswalk.parquet", compression="uncompressed"
-            )
-            rejected.write_parquet(workspace.private / "quarantine.parquet")
+            _write_private(workspace, kept, quarantined, mapping.id_column)
             writing_tokens.result()
             writing_payloads.result()
         except BaseException:
@@ -474,6 +436,61 @@ def run_party(
     if not summary.reconciles:  # pragma: no cover - an invariant, kept loud on purpose
         raise InputError("row counts do not reconcile; nothing should have been lost")
     return summary
+
+
+def _shuffled_rows(canonical: pl.DataFrame, reasons: pl.Series, keep: list[str]) -> pl.DataFrame:
+    """The rows of ``canonical`` (only ``_row``, the ``keep`` columns and the surname
+    variants), with their quarantine reason and a fresh random reference, in a random order.
+
+    Shuffled once, here: every frame derived from it (tokens, payloads) then follows a
+    random order, so no output's row order reveals the input's (e.g. alphabetical).
+    """
+    # Only compound surnames keep their variants list (the others' single variant is the
+    # surname itself), which makes the gather of it cheap.
+    compound = pl.when(pl.col(VARIANTS).list.len() > 1).then(pl.col(VARIANTS))
+    columns = list(dict.fromkeys(["_row", *keep, VARIANTS]))
+    rows = canonical.select(columns).with_columns(
+        compound.alias(VARIANTS), reasons.alias("_reason")
+    )
+    return shuffled(rows).with_columns(random_refs(canonical.height))
+
+
+def _group_tokens(group: RecipeTokens, has_token: pl.Series, ceiling: int) -> pl.DataFrame:
+    """``(ROW, group)``: the household-group token of the rows that are published,
+    after the frequency guard among those rows only."""
+    rows = group.rows.get_column(ROW).to_numpy()
+    kept = guarded(group, ceiling, has_token.to_numpy()[rows])
+    return kept.rows.rename({"token": "group"})
+
+
+def _payloads(
+    role: str, refs: pl.Series, sealed: pl.Series, group: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Per candidate row: its reference, its sealed payload, and (campaign) its group token."""
+    payloads = refs.to_frame("ref").with_columns(
+        sealed.alias("sealed_segments" if role == "campaign" else "sealed_boxes")
+    )
+    if group is None:
+        return payloads
+    return (
+        payloads.with_row_index(ROW)
+        .join(group, on=ROW, how="left", maintain_order="left")
+        .drop(ROW)
+    )
+
+
+def _write_private(
+    workspace: Workspace, kept: pl.DataFrame, quarantined: pl.DataFrame, id_column: str
+) -> None:
+    """The party's own files: the crosswalk (reference → ID, row) and the quarantine."""
+    workspace.private.mkdir(parents=True, exist_ok=True)
+    the_id = pl.col(id_column).cast(pl.String).alias("id")
+    crosswalk = kept.select("ref", the_id, "_row")
+    crosswalk.write_parquet(workspace.private / "crosswalk.parquet", compression="uncompressed")
+    rejected = quarantined.sort("_row").select(
+        pl.col("_row").alias("row"), the_id, pl.col("_reason").alias("reason")
+    )
+    rejected.write_parquet(workspace.private / "quarantine.parquet")
 
 
 def _withdraw(workspace: Workspace, name: str) -> None:
