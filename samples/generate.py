@@ -110,7 +110,7 @@ def generate_world(
     Raises ``ConfigError`` listing every invalid argument.
     """
     _check_arguments(voters=voters, seed=seed, days=days, state=state, noise=noise)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
+    streams = _streams(seed)
     out = Path(out_dir)
     # Files are written by a background thread while the next party's data is built.
     with ThreadPoolExecutor(max_workers=1) as writer:
@@ -188,6 +188,29 @@ def generate_world(
     text = json.dumps(summary.to_dict(), indent=2) + "\n"
     _atomic(out / SUMMARY_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return summary
+
+
+def generate_voter_file(
+    path: Path, *, voters: int, seed: int, state: str = "OH", noise: float = 1.0
+) -> int:
+    """Write only the campaign's voter file — the very bytes ``generate_world`` writes to
+    ``campaign/voters.csv`` with the same arguments — and return its row count.
+
+    For the party-side benchmark at state size: the subscribers, boxes and viewing of a
+    whole world are not built, so 8 M voters need about half the memory.
+    """
+    _check_arguments(voters=voters, seed=seed, days=1, state=state, noise=noise)
+    streams = _streams(seed)
+    pop = build_population(streams[0], math.ceil(voters / REGISTRATION_RATE), state)
+    voter_file = build_voter_file(streams[1], pop, voters, noise)
+    rows = voter_file.rows.select(VOTER_COLUMNS)
+    _atomic(Path(path), lambda tmp: rows.write_csv(tmp))
+    return rows.height
+
+
+def _streams(seed: int) -> list[np.random.Generator]:
+    """The world's independent random streams: population, voters, operator, viewing."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
 
 
 def load_truth(world_dir: Path) -> dict[str, pl.DataFrame]:

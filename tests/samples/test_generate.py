@@ -25,6 +25,7 @@ from samples.generate import (
     VIEWING_FILE,
     VOTERS_FILE,
     WorldSummary,
+    generate_voter_file,
     generate_world,
     load_truth,
 )
@@ -158,6 +159,16 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     b = generate_world(tmp_path / "b", voters=800, seed=3, days=2)
     assert a == b
     assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
+
+
+def test_the_voter_file_alone_is_the_worlds_voter_file(tmp_path: Path) -> None:
+    generate_world(tmp_path / "world", voters=800, seed=3, noise=1.5)
+    rows = generate_voter_file(tmp_path / "voters.csv", voters=800, seed=3, noise=1.5)
+    whole = (tmp_path / "world" / VOTERS_FILE).read_bytes()
+    assert (tmp_path / "voters.csv").read_bytes() == whole
+    assert rows == whole.count(b"\n") - 1  # header line
+    with pytest.raises(ConfigError):
+        generate_voter_file(tmp_path / "bad.csv", voters=0, seed=3)
 
 
 def test_different_seeds_give_different_worlds(tmp_path: Path) -> None:
