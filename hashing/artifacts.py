@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal, cast
 
 import polars as pl
-import pyarrow.parquet as pq
 
 import hashing
 from hashing import _crypto
@@ -344,6 +343,15 @@ def _check_recipients(recipients: Iterable[str]) -> tuple[str, ...]:
     return rs
 
 
+def _parquet_rows(path: Path) -> int:
+    """The row count in a Parquet file's footer (no rows read)."""
+    # Imported here: pyarrow's Parquet module loads its filesystems (and ssl) — about
+    # 30 ms of start-up that only a receiver needs, not a list owner's run.
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
 def file_schema(path: Path) -> dict[str, str]:
     """Column name → polars dtype string, from a Parquet file's metadata (no rows read)."""
     return {name: str(dtype) for name, dtype in pl.read_parquet_schema(path).items()}
@@ -520,7 +528,7 @@ def verify_artifact(
         raise _refuse(data_path, "data file SHA-256 does not match the manifest (altered)")
     try:
         schema = file_schema(data_path)
-        rows = pq.ParquetFile(data_path).metadata.num_rows
+        rows = _parquet_rows(data_path)
     except Exception as e:  # any parse failure of a file whose digest matched
         raise _refuse(data_path, "data file is not readable Parquet") from e
     if schema != m.schema:

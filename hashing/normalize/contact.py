@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
 import polars as pl
 
 from hashing.normalize._common import distinct_codes, null_if
@@ -62,6 +61,10 @@ def _common_shape(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def _phone_by_library(value: str) -> str | None:
+    # Imported on first use: loading the library's metadata takes ~45 ms, and a file of
+    # plain North American numbers (most voter files) never needs it.
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, "US")
     except phonenumbers.NumberParseException:
