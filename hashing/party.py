@@ -13,7 +13,7 @@ Counts always reconcile: rows in = rows tokenized + rows quarantined.
 from __future__ import annotations
 
 import mmap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,12 +106,17 @@ def read_input(path: Path, mapping: CampaignInput | OperatorInput) -> pl.DataFra
 
 
 def _read_input(
-    path: Path, mapping: CampaignInput | OperatorInput, columns: list[str] | None = None
+    path: Path,
+    mapping: CampaignInput | OperatorInput,
+    columns: list[str] | None = None,
+    flags: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, bool]:
     """:func:`read_input` with only the mapped columns (or only ``columns`` of them), plus
     whether any value may carry a replaced (undecodable) byte — False when the whole
     file decoded cleanly, so that the per-row ``bad_encoding`` check can be skipped.
-    Every mapped column must exist, read or not."""
+    Every mapped column must exist, read or not. ``flags``: CSV columns of few distinct
+    values (the campaign's segment flags), read as categoricals — 4 bytes a row instead
+    of a 16-byte text view each."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: input file not found")
@@ -132,10 +137,14 @@ def _read_input(
             header = _read_csv(source, mapping, None, "utf8-lossy", n_rows=0)
             _check_needed(path, mapped, header.columns)
             suspect = _may_hold_replacements(source)
-            try:
-                frame = _read_csv(source, mapping, needed, "utf8")  # validates as it parses
+            categorical: dict[str, pl.DataType] = {
+                c: pl.Categorical() for c in flags if c in needed
+            }
+            try:  # strict UTF-8 validates as it parses
+                frame = _read_csv(source, mapping, needed, "utf8", overrides=categorical)
             except pl.exceptions.ComputeError:
-                frame, suspect = _read_csv(source, mapping, needed, "utf8-lossy"), True
+                frame = _read_csv(source, mapping, needed, "utf8-lossy", overrides=categorical)
+                suspect = True
     except (pl.exceptions.PolarsError, OSError, UnicodeError, LookupError) as e:
         raise InputError(
             f"{path}: cannot be read as {fmt} ({type(e).__name__}); check the format, "
@@ -167,6 +176,7 @@ def _read_csv(
     columns: list[str] | None,
     encoding: Any,
     n_rows: int | None = None,
+    overrides: dict[str, pl.DataType] | None = None,
 ) -> pl.DataFrame:
     return pl.read_csv(
         source,
@@ -175,6 +185,7 @@ def _read_csv(
         separator=mapping.delimiter,
         columns=columns,
         n_rows=n_rows,
+        schema_overrides=overrides,
     )
 
 
@@ -191,7 +202,7 @@ def _bad_encoding(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
     checks = [
         pl.col(c).cast(pl.String).str.contains("\ufffd", literal=True).fill_null(False)
         for c in columns
-        if frame.schema[c] == pl.String
+        if frame.schema[c] in (pl.String, pl.Categorical)
     ]
     return pl.any_horizontal(checks) if checks else pl.lit(False)
 
@@ -315,7 +326,9 @@ def run_party(
     columns += [spec if isinstance(spec, str) else spec["column"] for spec in fields.values()]
 
     say("reading input")
-    frame, suspect_encoding = _read_input(input_path, mapping, columns)
+    field_columns = set(columns[1 + len(mapping.payload_columns()) :])
+    flags = [c for c in mapping.payload_columns() if role == "campaign" and c not in field_columns]
+    frame, suspect_encoding = _read_input(input_path, mapping, columns, flags)
     rows_in = frame.height
     notes: dict[str, int] = {}
     measurement = party_bundle(engagement, "measurement")

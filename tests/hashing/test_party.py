@@ -10,6 +10,7 @@ import pytest
 
 from hashing import _crypto, party
 from hashing.engagement import Engagement, load_engagement
+from hashing.engagement_model import CampaignInput
 from hashing.keys import PartyIdentity, ScryptParams
 from hashing.party import run_party
 from hashing.workspace import Workspace
@@ -124,3 +125,32 @@ def test_a_run_that_fails_after_publishing_tokens_withdraws_them(
     with pytest.raises(RuntimeError, match="simulated"):
         run_party(engagement, "campaign", source, ws, identity)
     assert sorted(p.name for p in ws.outbox.glob("campaign.*")) == []
+
+
+def test_segment_flags_read_as_categoricals_give_the_same_bits(
+    setup: tuple[Engagement, Workspace, PartyIdentity], tmp_path: Path
+) -> None:
+    engagement, _, _ = setup
+    mapping = engagement.input_for("campaign")
+    assert isinstance(mapping, CampaignInput)
+    flags = list(mapping.segments.values())
+    spellings = ["1", "Y", "yes", " True ", "x", "0", "N", "", "no", "T"]
+    truthy = [True, True, True, True, True, False, False, False, False, True]
+    lines = VOTERS.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    column = header.index(flags[0])
+    rows = []
+    for line, spelling in zip(lines[1:], spellings, strict=False):
+        cells = line.split(",")
+        cells[column] = spelling
+        rows.append(",".join(cells))
+    source = tmp_path / "voters.csv"
+    source.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+
+    read, _ = party._read_input(source, mapping, flags=flags)
+    assert read.schema[flags[0]] == pl.Categorical()
+    as_text = party.read_input(source, mapping)
+    assert as_text.schema[flags[0]] == pl.String()
+    bits = party._segment_column(read, mapping)
+    assert bits.equals(as_text.select(party.segment_bitsets(mapping)).to_series())
+    assert [bool(b & 1) for b in bits.to_list()] == truthy
