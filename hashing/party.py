@@ -322,13 +322,15 @@ def run_party(
         for name, spec in mapping.fields.model_dump(exclude_none=True).items()
         if name in used or name in USABLE_FIELDS or name in COMPOSITE_PARTS
     }
-    columns = [mapping.id_column, *mapping.payload_columns()]
-    columns += [spec if isinstance(spec, str) else spec["column"] for spec in fields.values()]
+    field_columns = [spec if isinstance(spec, str) else spec["column"] for spec in fields.values()]
+    columns = [mapping.id_column, *mapping.payload_columns(), *field_columns]
+    # The campaign's segment flags (unless a field reads the same column) are categoricals.
+    flags = [c for c in mapping.payload_columns() if c not in field_columns]
 
     say("reading input")
-    field_columns = set(columns[1 + len(mapping.payload_columns()) :])
-    flags = [c for c in mapping.payload_columns() if role == "campaign" and c not in field_columns]
-    frame, suspect_encoding = _read_input(input_path, mapping, columns, flags)
+    frame, suspect_encoding = _read_input(
+        input_path, mapping, columns, flags if role == "campaign" else ()
+    )
     rows_in = frame.height
     notes: dict[str, int] = {}
     measurement = party_bundle(engagement, "measurement")
@@ -356,20 +358,19 @@ def run_party(
     with ThreadPoolExecutor(max_workers=2) as workers:
         writing_tokens: Future[None] | None = None
         try:
+            carried = []  # input columns read again after normalizing, besides the fields
             if role == "campaign":
-                frame = frame.with_columns(_segment_column(frame, mapping))
-                payload_column = "segments"
                 seal_k = seal_key(identity, measurement, eid, "segments")
-                labels = frame.get_column("segments")
+                labels = _segment_column(frame, mapping)  # in input order, like `_row`
                 sealing = workers.submit(seal_labels, labels, seal_k, eid, len(mapping.segments))
             else:
                 frame, notes = _box_lists(frame, mapping, boxes_path)
-                payload_column = "box_ids"
+                carried.append("box_ids")
 
             say("normalizing")
             canonical = canonicalize(frame.lazy(), fields).collect()
             reasons = _quarantine_reasons(canonical, mapping, role, suspect_encoding)
-            keep = [mapping.id_column, payload_column, *(f for f in CANONICAL_FIELDS if f in used)]
+            keep = [mapping.id_column, *carried, *(f for f in CANONICAL_FIELDS if f in used)]
             canonical = _shuffled_rows(canonical, reasons, keep)
             candidates = canonical.filter(pl.col("_reason").is_null())
 
