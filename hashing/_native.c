@@ -16,6 +16,9 @@
  *   aes256gcm_seal_many(key, plaintexts, pt_len, aad, nonces) -> bytes
  *       AES-256-GCM of each pt_len-byte plaintext under one key and AAD with its own
  *       12-byte nonce; records nonce || ciphertext || tag, end to end.
+ *   aes256gcm_open_many(key, records, pt_len, aad) -> (plaintexts, failed)
+ *       The reverse: each record opened and its tag verified; a record that fails gets a
+ *       zeroed plaintext slot (nothing unauthenticated is returned) and a 1 in `failed`.
  *   dense_codes(hashes) -> (codes, firsts)
  *       For a column's 64-bit value hashes: each row's code (0, 1, 2... in order of
  *       first appearance) and the row where each code first appears — the distinct
@@ -432,6 +435,84 @@ done:
     return out;
 }
 
+static PyObject *
+aes256gcm_open_many(PyObject *self, PyObject *args)
+{
+    Py_buffer key, records, aad;
+    Py_ssize_t pt_len;
+    if (!PyArg_ParseTuple(args, "y*y*ny*", &key, &records, &pt_len, &aad))
+        return NULL;
+    PyObject *out = NULL, *failed = NULL, *result = NULL;
+    if (key.len != 32) {
+        PyErr_SetString(PyExc_ValueError, "AES-256-GCM needs a 32-byte key");
+        goto done;
+    }
+    if (pt_len <= 0 || pt_len > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "plaintext length must be positive");
+        goto done;
+    }
+    if (aad.len > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "associated data is too long");
+        goto done;
+    }
+    Py_ssize_t rec = NONCE + pt_len + TAG;
+    if (records.len % rec != 0) {
+        PyErr_SetString(PyExc_ValueError, "sealed buffer is not a whole number of records");
+        goto done;
+    }
+    Py_ssize_t n = records.len / rec;
+    out = PyBytes_FromStringAndSize(NULL, n * pt_len);
+    failed = PyBytes_FromStringAndSize(NULL, n);
+    if (out == NULL || failed == NULL)
+        goto done;
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    unsigned char *bad = (unsigned char *)PyBytes_AS_STRING(failed);
+    const unsigned char *src = (const unsigned char *)records.buf;
+    int ready = 0;
+
+    Py_BEGIN_ALLOW_THREADS
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    ready = ctx != NULL
+            && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1
+            && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) == 1
+            && EVP_DecryptInit_ex(ctx, NULL, NULL, (const unsigned char *)key.buf, NULL) == 1;
+    for (Py_ssize_t i = 0; ready && i < n; i++) {
+        const unsigned char *r = src + (size_t)i * (size_t)rec;
+        unsigned char *plain = dst + (size_t)i * (size_t)pt_len;
+        unsigned char tag[TAG];
+        unsigned char tail[16];
+        int len = 0;
+        memcpy(tag, r + NONCE + pt_len, TAG);
+        int ok = EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, r) == 1
+                 && (aad.len == 0
+                     || EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad.buf,
+                                          (int)aad.len) == 1)
+                 && EVP_DecryptUpdate(ctx, plain, &len, r + NONCE, (int)pt_len) == 1
+                 && len == (int)pt_len
+                 && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG, tag) == 1
+                 && EVP_DecryptFinal_ex(ctx, tail, &len) == 1;
+        bad[i] = (unsigned char)!ok;
+        if (!ok)
+            OPENSSL_cleanse(plain, (size_t)pt_len); /* never hand out unverified bytes */
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    Py_END_ALLOW_THREADS
+
+    if (!ready) {
+        PyErr_SetString(PyExc_RuntimeError, "AES-256-GCM could not be set up");
+        goto done;
+    }
+    result = Py_BuildValue("(OO)", out, failed);
+
+done:
+    Py_XDECREF(out);
+    Py_XDECREF(failed);
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&records);
+    PyBuffer_Release(&aad);
+    return result;
+}
+
 /* Open addressing over 64-bit hashes that are already well mixed: the low bits index
  * the table, kept at most half full. `slot_code` holds code + 1 (0: empty). */
 typedef struct {
@@ -565,6 +646,8 @@ static PyMethodDef methods[] = {
      "hmac_sha256_joined(key, columns, separator, start, stop) -> (digests, present)"},
     {"aes256gcm_seal_many", aes256gcm_seal_many, METH_VARARGS,
      "aes256gcm_seal_many(key, plaintexts, pt_len, aad, nonces) -> nonce||ct||tag records"},
+    {"aes256gcm_open_many", aes256gcm_open_many, METH_VARARGS,
+     "aes256gcm_open_many(key, records, pt_len, aad) -> (plaintexts, failed flags)"},
     {"dense_codes", dense_codes, METH_VARARGS,
      "dense_codes(hashes) -> (uint32 code per row, uint32 first row per code)"},
     {NULL, NULL, 0, NULL},

@@ -253,3 +253,33 @@ def test_dense_codes_grow_past_the_first_table() -> None:
     assert np.frombuffer(firsts, dtype=np.uint32).tolist() == want_firsts
     with pytest.raises(ValueError, match="uint64"):
         _native.dense_codes(b"123")
+
+
+@pytest.mark.parametrize("use_native", [True, False])
+def test_open_many_refuses_tampered_records_and_zeroes_them(
+    use_native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if use_native and not _crypto.native_available():
+        pytest.skip("hashing._native was not built here")
+    if not use_native:
+        monkeypatch.setattr(_crypto, "_native", None)
+    key, aad = os.urandom(32), b"engagement|boxes|v1"
+    rec = _crypto.NONCE_LEN + 24 + _crypto.TAG_LEN
+    plaintexts = os.urandom(24 * 50)
+    # Sealed by cryptography record by record: the loops must open what it seals.
+    blobs = bytearray()
+    for i in range(50):
+        nonce = os.urandom(12)
+        blobs += nonce + AESGCM(key).encrypt(nonce, plaintexts[i * 24 : (i + 1) * 24], aad)
+    blobs[3 * rec + 20] ^= 0x01  # ciphertext of record 3
+    blobs[17 * rec + 2] ^= 0x80  # nonce of record 17
+    blobs[49 * rec - 1] ^= 0x01  # tag of record 48
+    opened, failed = _crypto.aead_open_many(key, bytes(blobs), 24, aad)
+    assert failed == [3, 17, 48]
+    for i in range(50):
+        slot = bytes(opened[i * 24 : (i + 1) * 24])
+        assert slot == (bytes(24) if i in failed else plaintexts[i * 24 : (i + 1) * 24])
+    _, all_failed = _crypto.aead_open_many(key, bytes(blobs), 24, b"another column")
+    assert all_failed == list(range(50))  # the associated data is bound to every record
+    with pytest.raises(ValueError, match="whole number"):
+        _crypto.aead_open_many(key, bytes(blobs[:-1]), 24, aad)
