@@ -356,7 +356,7 @@ def run_party(
     # publishes the token artifact as soon as the tokens exist, so that encoding, hashing
     # and syncing its few hundred MB overlap the payloads' preparation.
     with ThreadPoolExecutor(max_workers=2) as workers:
-        writing_tokens: Future[None] | None = None
+        writes: dict[str, Future[None]] = {}  # artifact name -> its write, once submitted
         try:
             carried = []  # input columns read again after normalizing, besides the fields
             if role == "campaign":
@@ -401,7 +401,9 @@ def run_party(
             )
             linked = results[: len(recipes)]
             tokens = long_tokens(candidates.get_column("ref"), recipes, linked)
-            writing_tokens = workers.submit(publish, tokens, names[0], "tokens")
+            # A previous run's payloads must not sit beside this run's tokens.
+            _withdraw(workspace, names[1])
+            writes[names[0]] = workers.submit(publish, tokens, names[0], "tokens")
 
             say("sealing")
             sealed = sealing.result()
@@ -420,18 +422,22 @@ def run_party(
                     candidates.filter(~has_token).with_columns(_reason=pl.lit("no_token")),
                 ]
             )
+            if kept.height + quarantined.height != rows_in:  # pragma: no cover - invariant
+                raise InputError("row counts do not reconcile; nothing should have been lost")
 
             say("writing artifacts")
-            writing_payloads = workers.submit(publish, payloads, names[1], f"{role}_payloads")
+            if writes[names[0]].done():
+                writes[names[0]].result()  # a failed token write stops the run here
+            writes[names[1]] = workers.submit(publish, payloads, names[1], f"{role}_payloads")
             _write_private(workspace, kept, quarantined, mapping.id_column)
-            writing_tokens.result()
-            writing_payloads.result()
+            for write in writes.values():
+                write.result()
         except BaseException:
-            # A failed run leaves no half publication behind: a token artifact without
-            # its payloads would only stall the matcher.
-            if writing_tokens is not None:
-                wait([writing_tokens])
-                _withdraw(workspace, names[0])
+            # A failed run leaves no half publication behind: tokens without payloads (or
+            # payloads without tokens) would only stall the matcher.
+            wait(list(writes.values()))
+            for name in writes:
+                _withdraw(workspace, name)
             raise
     counts = quarantined.group_by("_reason").len()
     summary = PartySummary(
@@ -447,8 +453,6 @@ def run_party(
         artifacts=names,
         notes=notes,
     )
-    if not summary.reconciles:  # pragma: no cover - an invariant, kept loud on purpose
-        raise InputError("row counts do not reconcile; nothing should have been lost")
     return summary
 
 

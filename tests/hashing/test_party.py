@@ -106,24 +106,44 @@ def test_fallback_paths_give_the_same_tokens(
     assert fast.equals(slow)
 
 
-def test_a_run_that_fails_after_publishing_tokens_withdraws_them(
+def _fail(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("simulated failure")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "rows_with_token",  # while the token artifact is being written
+        "_write_private",  # after the payloads were handed to their writer too
+        "tokens write",  # the token artifact itself cannot be written
+    ],
+)
+def test_a_failed_run_leaves_no_half_publication(
     setup: tuple[Engagement, Workspace, PartyIdentity],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    broken: str,
 ) -> None:
     engagement, ws, identity = setup
     source = _voters_with_faults(tmp_path / "voters.csv", rows=50)
-    for leftover in ws.outbox.glob("campaign.*"):
-        leftover.unlink()
+    run_party(engagement, "campaign", source, ws, identity)  # a previous, complete pair
+    assert len(list(ws.outbox.glob("campaign.*"))) == 4
 
-    def broken(*args: object, **kwargs: object) -> pl.Series:
-        raise RuntimeError("simulated failure after the tokens were published")
+    if broken == "tokens write":
+        write = Workspace.write
 
-    # The token artifact is written while the payloads are prepared; when that
-    # preparation fails, the run must not leave a token file without payloads.
-    monkeypatch.setattr(party, "rows_with_token", broken)
+        def failing_write(self: Workspace, df: pl.DataFrame, name: str, **kw: object) -> object:
+            if name.endswith(".tokens"):
+                _fail()
+            return write(self, df, name, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Workspace, "write", failing_write)
+    else:
+        monkeypatch.setattr(party, broken, _fail)
     with pytest.raises(RuntimeError, match="simulated"):
         run_party(engagement, "campaign", source, ws, identity)
+    # Neither this run's artifacts nor half of the previous pair: tokens and payloads are
+    # published together or not at all.
     assert sorted(p.name for p in ws.outbox.glob("campaign.*")) == []
 
 
