@@ -365,6 +365,21 @@ done:
     return result;
 }
 
+/* An AES-256-GCM context for 12-byte nonces with the key set (encrypt = 1 to seal,
+ * 0 to open), or NULL; each record then only sets its nonce. Callable without the GIL. */
+static EVP_CIPHER_CTX *
+gcm_context(const unsigned char *key, int encrypt)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (ctx != NULL
+        && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) == 1
+        && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) == 1
+        && EVP_CipherInit_ex(ctx, NULL, NULL, key, NULL, encrypt) == 1)
+        return ctx;
+    EVP_CIPHER_CTX_free(ctx);
+    return NULL;
+}
+
 static PyObject *
 aes256gcm_seal_many(PyObject *self, PyObject *args)
 {
@@ -400,11 +415,8 @@ aes256gcm_seal_many(PyObject *self, PyObject *args)
     int ok = 1;
 
     Py_BEGIN_ALLOW_THREADS
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    ok = ctx != NULL
-         && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1
-         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) == 1
-         && EVP_EncryptInit_ex(ctx, NULL, NULL, (const unsigned char *)key.buf, NULL) == 1;
+    EVP_CIPHER_CTX *ctx = gcm_context((const unsigned char *)key.buf, 1);
+    ok = ctx != NULL;
     for (Py_ssize_t i = 0; ok && i < n; i++) {
         unsigned char *r = dst + (size_t)i * (size_t)rec;
         int len = 0;
@@ -471,11 +483,8 @@ aes256gcm_open_many(PyObject *self, PyObject *args)
     int ready = 0;
 
     Py_BEGIN_ALLOW_THREADS
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    ready = ctx != NULL
-            && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1
-            && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) == 1
-            && EVP_DecryptInit_ex(ctx, NULL, NULL, (const unsigned char *)key.buf, NULL) == 1;
+    EVP_CIPHER_CTX *ctx = gcm_context((const unsigned char *)key.buf, 0);
+    ready = ctx != NULL;
     for (Py_ssize_t i = 0; ready && i < n; i++) {
         const unsigned char *r = src + (size_t)i * (size_t)rec;
         unsigned char *plain = dst + (size_t)i * (size_t)pt_len;

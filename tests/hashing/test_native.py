@@ -96,14 +96,17 @@ def test_columns_on_all_cores_equal_the_fallback(monkeypatch: pytest.MonkeyPatch
         assert f.to_list() == s.to_list()
 
 
-@pytest.mark.parametrize("use_native", [True, False])
-def test_seal_many_opens_with_cryptography(
-    use_native: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if use_native and not _crypto.native_available():
+@pytest.fixture(params=["compiled loop", "fallback"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test using it runs once with the compiled loops and once without them."""
+    if request.param == "compiled loop" and not _crypto.native_available():
         pytest.skip("hashing._native was not built here")
-    if not use_native:
+    if request.param == "fallback":
         monkeypatch.setattr(_crypto, "_native", None)
+    return str(request.param)
+
+
+def test_seal_many_opens_with_cryptography(engine: str) -> None:
     key, aad = os.urandom(32), b"engagement|segments|v1"
     plaintexts = os.urandom(24 * 300)
     blobs = bytes(_crypto.aead_seal_many(key, plaintexts, 24, aad))
@@ -255,14 +258,7 @@ def test_dense_codes_grow_past_the_first_table() -> None:
         _native.dense_codes(b"123")
 
 
-@pytest.mark.parametrize("use_native", [True, False])
-def test_open_many_refuses_tampered_records_and_zeroes_them(
-    use_native: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if use_native and not _crypto.native_available():
-        pytest.skip("hashing._native was not built here")
-    if not use_native:
-        monkeypatch.setattr(_crypto, "_native", None)
+def test_open_many_refuses_tampered_records_and_zeroes_them(engine: str) -> None:
     key, aad = os.urandom(32), b"engagement|boxes|v1"
     rec = _crypto.NONCE_LEN + 24 + _crypto.TAG_LEN
     plaintexts = os.urandom(24 * 50)
