@@ -352,9 +352,10 @@ def run_party(
 
     # Two worker threads run beside the work here, without the interpreter lock: one
     # seals (the campaign's labels while the names are normalized, the operator's box
-    # lists — only usable rows' can be sealed — while tokens are hashed), the other
+    # lists — only usable rows' can be sealed — while tokens are hashed); the other
     # publishes the token artifact as soon as the tokens exist, so that encoding, hashing
-    # and syncing its few hundred MB overlap the payloads' preparation.
+    # and syncing its few hundred MB overlap the payloads' preparation. Once sealing is
+    # done, the payload artifact is published on the free one.
     with ThreadPoolExecutor(max_workers=2) as workers:
         writes: dict[str, Future[None]] = {}  # artifact name -> its write, once submitted
         try:
