@@ -499,7 +499,7 @@ def aead_seal_many(
 
 def aead_open_many(
     key: bytes, blobs: bytes | bytearray | memoryview, pt_len: int, aad: bytes
-) -> tuple[bytearray, list[int]]:
+) -> tuple[bytes | bytearray, list[int]]:
     """Open ``n`` records laid end to end (the layout :func:`aead_seal_many` writes).
 
     Returns the plaintexts end to end (a failed record's slot is left zeroed) and the
@@ -515,7 +515,7 @@ def aead_open_many(
         # a failed record's slot comes back zeroed there too.
         opened, flags = _native.aes256gcm_open_many(key, src, pt_len, aad)
         failed_rows = np.flatnonzero(np.frombuffer(flags, dtype=np.uint8)).tolist()
-        return bytearray(opened), failed_rows
+        return opened, failed_rows
     out = bytearray(pt_len * n)
     out_view = memoryview(out)
     decrypt_into = AESGCM(key).decrypt_into

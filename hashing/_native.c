@@ -365,6 +365,26 @@ done:
     return result;
 }
 
+/* The checks both AES-GCM loops make: a 32-byte key, a record length OpenSSL's int
+ * lengths can take, associated data likewise. 0 with a ValueError set when one fails. */
+static int
+gcm_arguments(const Py_buffer *key, Py_ssize_t pt_len, const Py_buffer *aad)
+{
+    if (key->len != 32) {
+        PyErr_SetString(PyExc_ValueError, "AES-256-GCM needs a 32-byte key");
+        return 0;
+    }
+    if (pt_len <= 0 || pt_len > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "plaintext buffer is not a whole number of records");
+        return 0;
+    }
+    if (aad->len > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "associated data is too long");
+        return 0;
+    }
+    return 1;
+}
+
 /* An AES-256-GCM context for 12-byte nonces with the key set (encrypt = 1 to seal,
  * 0 to open), or NULL; each record then only sets its nonce. Callable without the GIL. */
 static EVP_CIPHER_CTX *
@@ -388,16 +408,10 @@ aes256gcm_seal_many(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*y*ny*y*", &key, &plaintexts, &pt_len, &aad, &nonces))
         return NULL;
     PyObject *out = NULL;
-    if (key.len != 32) {
-        PyErr_SetString(PyExc_ValueError, "AES-256-GCM needs a 32-byte key");
+    if (!gcm_arguments(&key, pt_len, &aad))
         goto done;
-    }
-    if (pt_len <= 0 || plaintexts.len % pt_len != 0 || pt_len > INT32_MAX) {
+    if (plaintexts.len % pt_len != 0) {
         PyErr_SetString(PyExc_ValueError, "plaintext buffer is not a whole number of records");
-        goto done;
-    }
-    if (aad.len > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "associated data is too long");
         goto done;
     }
     Py_ssize_t n = plaintexts.len / pt_len;
@@ -455,18 +469,8 @@ aes256gcm_open_many(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*y*ny*", &key, &records, &pt_len, &aad))
         return NULL;
     PyObject *out = NULL, *failed = NULL, *result = NULL;
-    if (key.len != 32) {
-        PyErr_SetString(PyExc_ValueError, "AES-256-GCM needs a 32-byte key");
+    if (!gcm_arguments(&key, pt_len, &aad))
         goto done;
-    }
-    if (pt_len <= 0 || pt_len > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "plaintext length must be positive");
-        goto done;
-    }
-    if (aad.len > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "associated data is too long");
-        goto done;
-    }
     Py_ssize_t rec = NONCE + pt_len + TAG;
     if (records.len % rec != 0) {
         PyErr_SetString(PyExc_ValueError, "sealed buffer is not a whole number of records");

@@ -31,12 +31,12 @@ import numpy as np
 import polars as pl
 
 from hashing._crypto import JoinedHasher, joined_message
+from hashing.canonical import VARIANTS
 from hashing.errors import InputError
 from hashing.normalize._common import by_distinct
 
 UNIT_SEPARATOR = "\x1f"
 UNIT_SEPARATOR_BYTES = UNIT_SEPARATOR.encode("ascii")
-VARIANTS_COL = "last_name_variants"
 TOKEN_BYTES = 32
 
 
@@ -212,7 +212,7 @@ def _surname_rows(canonical: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     whose variants list is null has its ``last_name`` as its only variant (a caller may
     keep the lists of compound surnames only: the first variant is the surname itself).
     """
-    variants = pl.col(VARIANTS_COL)
+    variants = pl.col(VARIANTS)
     first = variants.list.first()
     if "last_name" in canonical.columns:
         first = pl.coalesce(first, pl.col("last_name").cast(pl.String))
@@ -224,7 +224,7 @@ def _surname_rows(canonical: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     extra = multi.select(ROW, variants.list.slice(1).alias("last_name")).explode("last_name")
     flags = pl.concat(
         [
-            (rows.get_column(VARIANTS_COL).list.len() > 1).fill_null(False),
+            (rows.get_column(VARIANTS).list.len() > 1).fill_null(False),
             pl.Series([True] * extra.height, dtype=pl.Boolean),
         ]
     )
@@ -261,7 +261,7 @@ def recipe_parts(
                     "which the input mapping does not provide"
                 )
     uses_last = any(f == "last_name" for r in recipes for _, f in r.components)
-    explode = uses_last and VARIANTS_COL in schema
+    explode = uses_last and VARIANTS in schema
     wanted = sorted({f for r in recipes for _, f in r.components})
     base = canonical.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW), *wanted)
     surname = base
